@@ -246,3 +246,39 @@ export function isShardlogError(err: unknown): err is ShardlogError {
 export function kafkaErrorCodeOf(err: unknown): number {
   return isShardlogError(err) ? err.errorCode : -1
 }
+
+/** UNSUPPORTED_COMPRESSION_TYPE (76): a codec this process cannot run (no native binding, or zstd asked for synchronously). */
+export class UnsupportedCompressionTypeError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(76, message, options) }
+}
+/** INVALID_RECORD (87): a record the encoder or broker rejects (bad timestamp, offsets out of order). */
+export class InvalidRecordError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(87, message, options) }
+}
+classByErrorCode.set(76, UnsupportedCompressionTypeError)
+classByErrorCode.set(87, InvalidRecordError)
+/** NETWORK_EXCEPTION (13): the connection closed or broke before a response arrived; retriable. */
+export class NetworkError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(13, message, options) }
+}
+classByErrorCode.set(13, NetworkError)
+/** OFFSET_METADATA_TOO_LARGE (12): an offset commit's metadata is longer than `offset.metadata.max.bytes`. */
+export class OffsetMetadataTooLargeError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(12, message, options) }
+}
+/** COORDINATOR_LOAD_IN_PROGRESS (14): the group coordinator is still replaying `__consumer_offsets`; retriable. */
+export class CoordinatorLoadInProgressError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(14, message, options) }
+}
+/** GROUP_MAX_SIZE_REACHED (81): the group already has `group.max.size` members. */
+export class GroupMaxSizeReachedError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(81, message, options) }
+}
+/** GROUP_SUBSCRIBED_TO_TOPIC (86): OffsetDelete on a topic an active member subscribes to. */
+export class GroupSubscribedToTopicError extends ShardlogError {
+  constructor(message?: string, options?: ShardlogErrorOptions) { super(86, message, options) }
+}
+classByErrorCode.set(12, OffsetMetadataTooLargeError)
+classByErrorCode.set(14, CoordinatorLoadInProgressError)
+classByErrorCode.set(81, GroupMaxSizeReachedError)
+classByErrorCode.set(86, GroupSubscribedToTopicError)
