@@ -1,0 +1,21 @@
+/**
+ * The `shardlog` command. Each subcommand lives in `commands/`; this file only wires them.
+ */
+import { Command } from 'commander'
+import { demoCommand } from './commands/demo.js'
+import { dumpLogCommand } from './commands/dump-log.js'
+
+/** Builds the command tree. */
+export function buildProgram(): Command {
+  const program = new Command('shardlog')
+    .description('A Kafka-compatible streaming log engine for Node.js')
+    .version('0.1.0')
+  program.addCommand(demoCommand())
+  program.addCommand(dumpLogCommand())
+  return program
+}
+
+/** Runs the CLI with `argv` (as process.argv). */
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv)
+}

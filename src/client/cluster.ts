@@ -1,0 +1,102 @@
+/**
+ * `Cluster`: the entry point of the in-process API. It starts the engine (controller,
+ * brokers, shard workers) over a data directory and hands out kafkajs-shaped admin,
+ * producer and consumer clients; with `listeners` it also serves the Kafka wire protocol.
+ */
+import path from 'node:path'
+import { ClusterEngine } from '../cluster/cluster-engine.js'
+import { Admin } from './admin.js'
+import { Producer, type ProducerConfig } from './producer.js'
+import { Consumer, type ConsumerConfig } from './consumer.js'
+import { GroupService } from '../cluster/group-service.js'
+import type { GroupCoordinator } from '../group/group-coordinator.js'
+import { InvalidConfigError } from '../errors.js'
+import type { Broker } from '../cluster/broker.js'
+
+/** Options of {@link Cluster.start}. */
+export interface ClusterOptions {
+  /** Root data directory (brokers live in `broker-<id>/`, metadata in `metadata/`). Default `./data`. */
+  dataDir?: string
+  /** Number of brokers. Default 1. */
+  brokers?: number
+  /** Shard worker threads per broker. Default `os.availableParallelism()`. */
+  shards?: number
+  /** Server settings with Kafka's names, as in server.properties (`num.partitions`, `log.retention.ms`, ...). */
+  config?: Record<string, string>
+  /** Bound on open file handles per broker. Default 1000. */
+  maxOpenFiles?: number
+  /** Bytes of each shard ring (one for requests, one for responses). Default 8 MiB. */
+  ringBytes?: number
+}
+
+/** A running shardlog cluster. */
+export class Cluster {
+  private readonly groups: GroupService
+  private readonly clients = new Set<{ disconnect(): Promise<void> }>()
+
+  private constructor(readonly engine: ClusterEngine, readonly dataDir: string) {
+    this.groups = new GroupService(engine)
+  }
+
+  /** Starts a cluster: every topic, record and committed offset of `dataDir` is back. */
+  static async start(options: ClusterOptions = {}): Promise<Cluster> {
+    const brokers = options.brokers ?? 1
+    if (!Number.isInteger(brokers) || brokers < 1 || brokers > 64) throw new InvalidConfigError(`brokers must be an integer from 1 to 64, got ${String(options.brokers)}`)
+    const shards = options.shards ?? ClusterEngine.defaultShards()
+    if (!Number.isInteger(shards) || shards < 1 || shards > 256) throw new InvalidConfigError(`shards must be an integer from 1 to 256, got ${String(options.shards)}`)
+    const dataDir = path.resolve(options.dataDir ?? './data')
+    const engine = await ClusterEngine.start({
+      dataDir,
+      brokers,
+      shards,
+      config: options.config ?? {},
+      maxOpenFiles: options.maxOpenFiles ?? 1000,
+      ringBytes: options.ringBytes,
+    })
+    return new Cluster(engine, dataDir)
+  }
+
+  /** An admin client. */
+  admin(): Admin {
+    return new Admin(this.engine, () => this.groups.coordinator())
+  }
+
+  /** A producer (kafkajs options plus lingerMs/batchSize/acks/compression). */
+  producer(config: ProducerConfig = {}): Producer {
+    const p = new Producer(this.engine, config)
+    this.clients.add(p)
+    return p
+  }
+
+  /** A consumer; with `groupId` it joins that consumer group. */
+  consumer(config: ConsumerConfig = {}): Consumer {
+    const c = new Consumer(this.engine, () => this.groups.coordinator(), config)
+    this.clients.add(c)
+    return c
+  }
+
+  /** The group coordinator (started on first use, as Kafka loads `__consumer_offsets` lazily). */
+  groupCoordinator(): Promise<GroupCoordinator> {
+    return this.groups.coordinator()
+  }
+
+  /** A broker, for inspection and fault injection. */
+  broker(id: number): Broker {
+    const b = this.engine.brokers[id]
+    if (!b) throw new InvalidConfigError(`No broker ${id}: the cluster has ${this.engine.brokers.length}`)
+    return b
+  }
+
+  /** Flushes every log to disk (fsync). */
+  flush(): Promise<void> {
+    return this.engine.flush()
+  }
+
+  /** Stops clients, closes every log cleanly and stops the workers. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.clients].map((c) => c.disconnect().catch(() => undefined)))
+    this.clients.clear()
+    await this.groups.close()
+    await this.engine.stop()
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * The in-process consumer, shaped after kafkajs: `subscribe` + `run({ eachMessage |
+ * eachBatch })`, `seek`, `pause`/`resume`, `commitOffsets`, plus `assign` for manual
+ * partitions. With a `groupId` it joins a consumer group through the cluster's group
+ * coordinator ({@link GroupMembership}); without one it reads every partition of its
+ * topics. Fetches long-poll the shards, so a tailing consumer wakes as soon as a record
+ * is appended. Lives on the caller's (main) thread.
+ */
+import { decodeRecordBatches, type DecodedBatch } from '../records/record-batch.js'
+import type { ClusterEngine } from '../cluster/cluster-engine.js'
+import { FetchIsolation } from '../shard/shard-codec.js'
+import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
+import { GroupMembership, type MembershipConfig } from './group-membership.js'
+import type { GroupCoordinator } from '../group/group-coordinator.js'
+import { InvalidRequestError, OffsetOutOfRangeError, UnknownTopicOrPartitionError, errorFromCode, isShardlogError } from '../errors.js'
+
+/** What to do when a partition has no committed offset or its offset is out of range. */
+export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
+
+/** Consumer options (kafkajs names). */
+export interface ConsumerConfig {
+  /** Consumer group; without it the consumer reads all partitions of its topics on its own. */
+  groupId?: string
+  /** Static membership: `group.instance.id`. */
+  groupInstanceId?: string
+  sessionTimeout?: number
+  rebalanceTimeout?: number
+  heartbeatInterval?: number
+  /** Assignor names in preference order: 'range', 'roundrobin', 'sticky', 'cooperative-sticky'. Default ['roundrobin', 'range']. */
+  partitionAssigners?: string[]
+  minBytes?: number
+  maxBytes?: number
+  maxBytesPerPartition?: number
+  maxWaitTimeInMs?: number
+  /** Overrides `fromBeginning` when set: where to start without a committed offset. */
+  autoOffsetReset?: OffsetResetPolicy
+  clientId?: string
+}
+
+/** Arguments of eachMessage. */
+export interface EachMessagePayload {
+  topic: string
+  partition: number
+  message: KafkaMessage
+  heartbeat(): Promise<void>
+  pause(): () => void
+}
+
+/** Arguments of eachBatch. */
+export interface EachBatchPayload {
+  batch: Batch
+  resolveOffset(offset: string): void
+  heartbeat(): Promise<void>
+  commitOffsetsIfNecessary(): Promise<void>
+  isRunning(): boolean
+  isStale(): boolean
+  pause(): () => void
+}
+
+/** Arguments of run. */
+export interface ConsumerRunConfig {
+  eachMessage?: (payload: EachMessagePayload) => Promise<void>
+  eachBatch?: (payload: EachBatchPayload) => Promise<void>
+  eachBatchAutoResolve?: boolean
+  /** Commit processed offsets automatically (group consumers). Default true. */
+  autoCommit?: boolean
+  /** Commit at most every this many ms. Default 5000. */
+  autoCommitInterval?: number | null
+  /** Commit after this many resolved records. */
+  autoCommitThreshold?: number | null
+  /** Rebalance listener: called with the partitions newly assigned. */
+  onPartitionsAssigned?: (partitions: Array<{ topic: string; partition: number }>) => void | Promise<void>
+  /** Rebalance listener: called with the partitions taken away, before they move (commit here). */
+  onPartitionsRevoked?: (partitions: Array<{ topic: string; partition: number }>) => void | Promise<void>
+}
+
+interface PartitionPosition {
+  topic: string
+  partition: number
+  /** Next offset to read; -1 until resolved from the committed offset or the reset policy. */
+  offset: number
+  /** Last processed offset + 1 not yet committed. */
+  resolved: number
+  committed: number
+  highWatermark: number
+}
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** An in-process consumer. */
+export class Consumer {
+  private readonly subscriptions = new Map<string, { fromBeginning: boolean }>()
+  private manual: Array<{ topic: string; partition: number }> | undefined
+  private positions = new Map<string, PartitionPosition>()
+  private readonly pausedSet = new Set<string>()
+  private readonly seeks = new Map<string, number>()
+  private running = false
+  private loop: Promise<void> | undefined
+  private membership: GroupMembership | undefined
+  private runConfig: ConsumerRunConfig = {}
+  private uncommittedCount = 0
+  private lastCommit = Date.now()
+  private wake: (() => void) | undefined
+  /** True while the loop waits on a long-polling fetch, whose result stop() may abandon. */
+  private fetching = false
+
+  constructor(private readonly engine: ClusterEngine, private readonly coordinator: () => Promise<GroupCoordinator>, private readonly config: ConsumerConfig = {}) {
+    if (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId.length === 0)) {
+      throw new InvalidRequestError('groupId must be a non-empty string')
+    }
+  }
+
+  /** Present for kafkajs compatibility; the in-process consumer needs no connection. */
+  async connect(): Promise<void> {}
+
+  /** Subscribes to topics (names or RegExps matched against existing topics). */
+  async subscribe(args: { topics?: Array<string | RegExp>; topic?: string | RegExp; fromBeginning?: boolean }): Promise<void> {
+    if (this.running) throw new InvalidRequestError('Cannot subscribe while the consumer is running')
+    const list = args.topics ?? (args.topic !== undefined ? [args.topic] : [])
+    if (list.length === 0) throw new InvalidRequestError('subscribe needs `topic` or `topics`')
+    for (const t of list) {
+      if (t instanceof RegExp) {
+        for (const info of this.engine.controller.topics.all()) if (t.test(info.name)) this.subscriptions.set(info.name, { fromBeginning: !!args.fromBeginning })
+      } else {
+        if (!this.engine.controller.topics.has(t)) {
+          if (!this.engine.config.autoCreateTopicsEnable) throw new UnknownTopicOrPartitionError(`Topic '${t}' does not exist`)
+          await this.engine.autoCreate(t)
+        }
+        this.subscriptions.set(t, { fromBeginning: !!args.fromBeginning })
+      }
+    }
+  }
+
+  /** Assigns partitions manually (no group membership, like the Java client's assign()). */
+  assign(partitions: Array<{ topic: string; partition: number; offset?: string | number }>): void {
+    for (const p of partitions) {
+      const count = this.engine.controller.topics.partitionCount(p.topic)
+      if (count === undefined || !Number.isInteger(p.partition) || p.partition < 0 || p.partition >= count) {
+        throw new UnknownTopicOrPartitionError(`Unknown partition ${p.topic}-${p.partition}`)
+      }
+    }
+    this.manual = partitions.map((p) => ({ topic: p.topic, partition: p.partition }))
+    for (const p of partitions) if (p.offset !== undefined) this.seeks.set(key(p.topic, p.partition), Number(p.offset))
+  }
+
+  /** Starts consuming; resolves once the loop started (like kafkajs). */
+  async run(config: ConsumerRunConfig): Promise<void> {
+    if (this.running) throw new InvalidRequestError('The consumer is already running')
+    if (!config.eachMessage && !config.eachBatch) throw new InvalidRequestError('run needs eachMessage or eachBatch')
+    if (this.subscriptions.size === 0 && !this.manual) throw new InvalidRequestError('Subscribe to a topic or assign partitions before run')
+    this.runConfig = config
+    this.running = true
+    if (this.config.groupId && !this.manual) {
+      const membershipConfig: MembershipConfig = {
+        groupId: this.config.groupId,
+        groupInstanceId: this.config.groupInstanceId ?? null,
+        clientId: this.config.clientId ?? 'shardlog',
+        sessionTimeoutMs: this.config.sessionTimeout ?? 30_000,
+        rebalanceTimeoutMs: this.config.rebalanceTimeout ?? 60_000,
+        heartbeatIntervalMs: this.config.heartbeatInterval ?? 3_000,
+        assigners: this.config.partitionAssigners ?? ['roundrobin', 'range'],
+        topics: () => [...this.subscriptions.keys()],
+        partitionCount: (t) => this.engine.controller.topics.partitionCount(t) ?? 0,
+      }
+      this.membership = new GroupMembership(await this.coordinator(), membershipConfig)
+    }
+    this.loop = this.consumeLoop().catch((err: unknown) => {
+      // The loop only ends on stop(); an escaped error is reported, never swallowed silently.
+      process.emitWarning(`shardlog consumer stopped: ${err instanceof Error ? err.message : String(err)}`)
+    })
+  }
+
+  private partitionsToRead(): Array<{ topic: string; partition: number }> {
+    if (this.manual) return this.manual
+    if (this.membership) return this.membership.assignment
+    const out: Array<{ topic: string; partition: number }> = []
+    for (const topic of this.subscriptions.keys()) {
+      const n = this.engine.controller.topics.partitionCount(topic) ?? 0
+      for (let p = 0; p < n; p++) out.push({ topic, partition: p })
+    }
+    return out
+  }
+
+  private resetPolicy(topic: string): OffsetResetPolicy {
+    if (this.config.autoOffsetReset) return this.config.autoOffsetReset
+    return this.subscriptions.get(topic)?.fromBeginning ? 'earliest' : 'latest'
+  }
+
+  private async resetOffset(p: PartitionPosition): Promise<void> {
+    const policy = this.resetPolicy(p.topic)
+    if (policy === 'none') throw new OffsetOutOfRangeError(`No committed offset for ${p.topic}-${p.partition} and autoOffsetReset is 'none'`)
+    const r = await this.engine.listOffset(p.topic, p.partition, policy === 'earliest' ? -2 : -1)
+    p.offset = r.offset
+    p.resolved = r.offset
+  }
+
+  /** Brings `positions` in line with the current assignment; fires rebalance listeners. */
+  private async syncAssignment(): Promise<void> {
+    if (this.membership && this.membership.needsJoin) {
+      const before = [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
+      if (before.length > 0) {
+        await this.commitResolved().catch(() => undefined)
+        await this.runConfig.onPartitionsRevoked?.(before)
+      }
+      this.positions.clear()
+      await this.membership.join()
+      const assigned = this.membership.assignment
+      const committed = await this.membership.fetchCommitted(assigned)
+      for (const a of assigned) {
+        const c = committed.get(key(a.topic, a.partition)) ?? -1
+        this.positions.set(key(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1 })
+      }
+      await this.runConfig.onPartitionsAssigned?.(assigned)
+    }
+    const wanted = this.partitionsToRead()
+    const wantedKeys = new Set(wanted.map((p) => key(p.topic, p.partition)))
+    for (const k of [...this.positions.keys()]) if (!wantedKeys.has(k)) this.positions.delete(k)
+    const fresh: Array<{ topic: string; partition: number }> = []
+    for (const w of wanted) {
+      const k = key(w.topic, w.partition)
+      if (!this.positions.has(k)) {
+        this.positions.set(k, { topic: w.topic, partition: w.partition, offset: -1, resolved: -1, committed: -1, highWatermark: -1 })
+        fresh.push(w)
+      }
+    }
+    if (fresh.length > 0 && !this.membership) await this.runConfig.onPartitionsAssigned?.(fresh)
+    for (const [k, offset] of this.seeks) {
+      const p = this.positions.get(k)
+      if (p) {
+        p.offset = offset
+        p.resolved = offset
+        this.seeks.delete(k)
+      }
+    }
+    for (const p of this.positions.values()) if (p.offset < 0) await this.resetOffset(p)
+  }
+
+  private async consumeLoop(): Promise<void> {
+    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000
+    while (this.running) {
+      try {
+        await this.syncAssignment()
+        const readable = [...this.positions.values()].filter((p) => !this.isPaused(p))
+        if (readable.length === 0) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, 50)
+            this.wake = () => { clearTimeout(t); resolve() }
+          })
+          continue
+        }
+        this.fetching = true
+        const results = await this.engine.fetch(
+          { maxWaitMs: Math.min(maxWaitMs, this.membership ? this.membership.heartbeatIntervalMs : maxWaitMs), minBytes: this.config.minBytes ?? 1, maxBytes: this.config.maxBytes ?? 10 * 1024 * 1024, isolation: FetchIsolation.HighWatermark },
+          readable.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })),
+        )
+        this.fetching = false
+        for (const r of results) {
+          if (!this.running) break
+          const pos = this.positions.get(key(r.topic, r.partition))
+          // Paused while the long poll was in flight: leave the records for after resume().
+          if (!pos || this.isPaused(pos)) continue
+          if (r.errorCode === 1) {
+            await this.resetOffset(pos)
+            continue
+          }
+          if (r.errorCode !== 0) throw errorFromCode(r.errorCode, `Fetch from ${r.topic}-${r.partition} failed`)
+          pos.highWatermark = r.highWatermark
+          if (r.records.length === 0) continue
+          const batches = await decodeRecordBatches(r.records)
+          await this.deliver(pos, batches)
+        }
+        await this.maybeAutoCommit()
+      } catch (err) {
+        this.fetching = false
+        if (!this.running) break
+        if (isShardlogError(err) && err.retriable) {
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          continue
+        }
+        if (this.membership && isShardlogError(err) && (err.code === 'REBALANCE_IN_PROGRESS' || err.code === 'ILLEGAL_GENERATION' || err.code === 'UNKNOWN_MEMBER_ID')) {
+          this.membership.requestRejoin()
+          continue
+        }
+        throw err
+      }
+    }
+  }
+
+  private async deliver(pos: PartitionPosition, batches: DecodedBatch[]): Promise<void> {
+    const k = key(pos.topic, pos.partition)
+    const startOffset = pos.offset
+    const messages: KafkaMessage[] = []
+    let next = pos.offset
+    for (const b of batches) {
+      next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1)
+      if (b.isControl) continue
+      for (const rec of b.records) {
+        if (rec.offset < startOffset) continue
+        const headers: { [key: string]: Buffer | null } = {}
+        for (const h of rec.headers) headers[h.key] = h.value
+        messages.push({
+          key: rec.key, value: rec.value, timestamp: String(rec.timestamp), offset: String(rec.offset), headers,
+          attributes: b.header.attributes, size: (rec.key?.length ?? 0) + (rec.value?.length ?? 0),
+        })
+      }
+    }
+    const seeked = (): boolean => this.seeks.has(k) || !this.positions.has(k)
+    if (this.runConfig.eachBatch) {
+      const autoResolve = this.runConfig.eachBatchAutoResolve ?? true
+      const batch: Batch = {
+        topic: pos.topic, partition: pos.partition, highWatermark: String(pos.highWatermark), messages,
+        isEmpty: () => messages.length === 0,
+        firstOffset: () => messages[0]?.offset ?? null,
+        lastOffset: () => messages.length > 0 ? messages[messages.length - 1]!.offset : String(pos.highWatermark - 1),
+        offsetLag: () => String(Math.max(0, pos.highWatermark - 1 - Number(messages[messages.length - 1]?.offset ?? pos.highWatermark - 1))),
+        offsetLagLow: () => String(Math.max(0, pos.highWatermark - 1 - Number(messages[0]?.offset ?? pos.highWatermark - 1))),
+      }
+      await this.runConfig.eachBatch({
+        batch,
+        resolveOffset: (offset) => this.resolve(pos, Number(offset) + 1),
+        heartbeat: async () => this.membership?.heartbeatNow(),
+        commitOffsetsIfNecessary: () => this.maybeAutoCommit(),
+        isRunning: () => this.running,
+        isStale: () => seeked() || (this.membership?.needsJoin ?? false),
+        pause: () => { this.pause([{ topic: pos.topic, partitions: [pos.partition] }]); return () => this.resume([{ topic: pos.topic, partitions: [pos.partition] }]) },
+      })
+      if (!seeked() && autoResolve) this.resolve(pos, next)
+    } else {
+      for (const message of messages) {
+        if (!this.running || seeked() || this.isPaused(pos) || (this.membership?.needsJoin ?? false)) return
+        await this.runConfig.eachMessage!({
+          topic: pos.topic, partition: pos.partition, message,
+          heartbeat: async () => this.membership?.heartbeatNow(),
+          pause: () => { this.pause([{ topic: pos.topic, partitions: [pos.partition] }]); return () => this.resume([{ topic: pos.topic, partitions: [pos.partition] }]) },
+        })
+        this.resolve(pos, Number(message.offset) + 1)
+      }
+      if (!seeked() && !this.isPaused(pos)) this.resolve(pos, next)
+    }
+    if (!seeked()) pos.offset = Math.max(pos.offset, pos.resolved)
+  }
+
+  private isPaused(p: { topic: string; partition: number }): boolean {
+    return this.pausedSet.has(p.topic) || this.pausedSet.has(key(p.topic, p.partition))
+  }
+
+  private resolve(pos: PartitionPosition, nextOffset: number): void {
+    if (nextOffset <= pos.resolved) return
+    this.uncommittedCount += nextOffset - pos.resolved
+    pos.resolved = nextOffset
+  }
+
+  private async maybeAutoCommit(): Promise<void> {
+    if (!this.membership || this.runConfig.autoCommit === false) return
+    const interval = this.runConfig.autoCommitInterval ?? 5_000
+    const threshold = this.runConfig.autoCommitThreshold ?? null
+    const due = (interval !== null && Date.now() - this.lastCommit >= interval) || (threshold !== null && this.uncommittedCount >= threshold)
+    if (due) await this.commitResolved()
+  }
+
+  /** Commits every processed-but-uncommitted position of a group consumer. */
+  private async commitResolved(): Promise<void> {
+    if (!this.membership) return
+    const offsets: TopicPartitionOffset[] = []
+    for (const p of this.positions.values()) if (p.resolved >= 0 && p.resolved !== p.committed) offsets.push({ topic: p.topic, partition: p.partition, offset: String(p.resolved) })
+    this.lastCommit = Date.now()
+    this.uncommittedCount = 0
+    if (offsets.length === 0) return
+    await this.membership.commit(offsets)
+    for (const o of offsets) {
+      const p = this.positions.get(key(o.topic, o.partition))
+      if (p) p.committed = Number(o.offset)
+    }
+  }
+
+  /** Commits offsets explicitly (the next offset to read, as in Kafka). */
+  async commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    if (!this.config.groupId) throw new InvalidRequestError('commitOffsets needs a consumer with a groupId')
+    if (!this.membership) {
+      const coordinator = await this.coordinator()
+      const m = new GroupMembership(coordinator, { groupId: this.config.groupId, groupInstanceId: null, clientId: 'shardlog', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 60_000, heartbeatIntervalMs: 3_000, assigners: [], topics: () => [], partitionCount: () => 0 })
+      await m.commit(offsets)
+      return
+    }
+    await this.membership.commit(offsets)
+    for (const o of offsets) {
+      const p = this.positions.get(key(o.topic, o.partition))
+      if (p) p.committed = Number(o.offset)
+    }
+  }
+
+  /** Moves a partition's position; the next fetch reads from there. */
+  seek(args: { topic: string; partition: number; offset: string | number }): void {
+    const offset = Number(args.offset)
+    if (!Number.isInteger(offset) || offset < -2) throw new InvalidRequestError(`Invalid offset ${String(args.offset)}`)
+    this.seeks.set(key(args.topic, args.partition), offset)
+    this.wake?.()
+  }
+
+  /** Stops fetching from topics or partitions until resume. */
+  pause(topics: Array<{ topic: string; partitions?: number[] }>): void {
+    for (const t of topics) {
+      if (t.partitions) for (const p of t.partitions) this.pausedSet.add(key(t.topic, p))
+      else this.pausedSet.add(t.topic)
+    }
+  }
+
+  /** Resumes paused topics or partitions. */
+  resume(topics: Array<{ topic: string; partitions?: number[] }>): void {
+    for (const t of topics) {
+      if (t.partitions) for (const p of t.partitions) this.pausedSet.delete(key(t.topic, p))
+      else {
+        this.pausedSet.delete(t.topic)
+        for (const k of [...this.pausedSet]) if (k.startsWith(`${t.topic}\u0000`)) this.pausedSet.delete(k)
+      }
+    }
+    this.wake?.()
+  }
+
+  /** The paused topics and partitions. */
+  paused(): Array<{ topic: string; partitions: number[] }> {
+    const out = new Map<string, number[]>()
+    for (const k of this.pausedSet) {
+      const [topic, p] = k.split('\u0000')
+      const list = out.get(topic!) ?? []
+      if (p !== undefined) list.push(Number(p))
+      out.set(topic!, list)
+    }
+    return [...out].map(([topic, partitions]) => ({ topic, partitions }))
+  }
+
+  /** The current assignment. */
+  assignment(): Array<{ topic: string; partition: number }> {
+    return [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
+  }
+
+  /** Stops the loop, commits what was processed and leaves the group. */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.wake?.()
+    this.membership?.abortWaits()
+    // A long poll in flight holds no records yet: abandon it instead of waiting maxWaitTimeInMs.
+    if (!this.fetching) await this.loop
+    if (this.membership) {
+      await this.commitResolved().catch(() => undefined)
+      await this.membership.leave()
+      this.membership = undefined
+    }
+  }
+
+  /** Graceful disconnect: commits and leaves so the partitions move at once. */
+  async disconnect(): Promise<void> {
+    await this.stop()
+  }
+}

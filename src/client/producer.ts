@@ -1,0 +1,278 @@
+/**
+ * The in-process producer, shaped after kafkajs: `send` and `sendBatch` with kafkajs's
+ * option names, plus the Java client's batching knobs (`lingerMs`, `batchSize`,
+ * `maxInFlightRequests`, `bufferMemory`). Records are accumulated per partition into one
+ * RecordBatch v2 (encoded once, compressed once) and handed to the partition's shard.
+ * Lives on the caller's (main) thread.
+ */
+import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js'
+import type { CompressionType } from '../records/compression/index.js'
+import { defaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js'
+import type { ClusterEngine } from '../cluster/cluster-engine.js'
+import type { Message, ProducerRecord, RecordMetadata } from './types.js'
+import {
+  BrokerNotAvailableError, InvalidRequestError, InvalidRequiredAcksError, UnknownTopicOrPartitionError, isShardlogError,
+} from '../errors.js'
+
+/** Producer options (kafkajs names where kafkajs has the concept). */
+export interface ProducerConfig {
+  /** -1 (all in-sync replicas), 1 (leader) or 0 (no acknowledgement). Default -1. */
+  acks?: -1 | 0 | 1
+  /** Codec of every batch. Default 'none'. */
+  compression?: CompressionType
+  /** How long a batch may wait for more records before it is sent (Java's linger.ms). Default 0. */
+  lingerMs?: number
+  /** Bytes of records after which a partition's batch is sent at once (Java's batch.size). Default 16384. */
+  batchSize?: number
+  /** Batches in flight per partition (Java's max.in.flight.requests.per.connection). Default 5. */
+  maxInFlightRequests?: number
+  /** Bytes that may wait in the producer before send() waits for room (Java's buffer.memory). Default 32 MiB. */
+  bufferMemory?: number
+  /** kafkajs's createPartitioner. Default: murmur2 for keys, sticky for null keys. */
+  createPartitioner?: PartitionerFactory
+  /** Idempotent producer: a producer id and sequence numbers make retries exactly-once per partition. */
+  idempotent?: boolean
+  /** kafkajs's allowAutoTopicCreation (default true): a send to a missing topic creates it. */
+  allowAutoTopicCreation?: boolean
+}
+
+interface PendingRecord {
+  input: RecordInput
+  size: number
+}
+
+/** Records waiting for one partition, and who waits for them. */
+interface OpenBatch {
+  records: PendingRecord[]
+  bytes: number
+  acks: number
+  compression: CompressionType
+  timer: NodeJS.Timeout | undefined
+  waiters: Array<{ index: number; resolve: (r: { baseOffset: number; logAppendTime: number; logStartOffset: number }) => void; reject: (e: unknown) => void }>
+}
+
+interface PartitionQueue {
+  topic: string
+  partition: number
+  open: OpenBatch | undefined
+  inFlight: number
+  ready: OpenBatch[]
+  /** Next sequence number for an idempotent producer. */
+  sequence: number
+}
+
+const RECORD_OVERHEAD = 24
+
+/** An in-process producer. */
+export class Producer {
+  private readonly acks: number
+  private readonly compression: CompressionType
+  private readonly lingerMs: number
+  private readonly batchSize: number
+  private readonly maxInFlight: number
+  private readonly bufferMemory: number
+  private readonly partitioner: Partitioner
+  private readonly allowAutoTopicCreation: boolean
+  private readonly queues = new Map<string, PartitionQueue>()
+  private buffered = 0
+  private readonly roomWaiters: Array<() => void> = []
+  private connected = false
+  private producerId = -1
+  private producerEpoch = -1
+
+  constructor(private readonly engine: ClusterEngine, private readonly config: ProducerConfig = {}) {
+    const acks = config.acks ?? -1
+    if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${String(acks)}`)
+    this.acks = acks
+    this.compression = config.compression ?? 'none'
+    this.lingerMs = config.lingerMs ?? 0
+    this.batchSize = config.batchSize ?? 16384
+    this.maxInFlight = Math.max(1, config.maxInFlightRequests ?? 5)
+    this.bufferMemory = config.bufferMemory ?? 32 * 1024 * 1024
+    this.partitioner = (config.createPartitioner ?? defaultPartitioner)()
+    this.allowAutoTopicCreation = config.allowAutoTopicCreation ?? true
+  }
+
+  /** Prepares the producer (allocates a producer id when idempotent). */
+  async connect(): Promise<void> {
+    if (this.connected) return
+    if (this.config.idempotent) {
+      const { producerId, producerEpoch } = this.engine.controller.allocateProducerId()
+      this.producerId = producerId
+      this.producerEpoch = producerEpoch
+    }
+    this.connected = true
+  }
+
+  /** Sends records to one topic; resolves once every record is acknowledged per `acks`. */
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks, compression: record.compression })
+  }
+
+  /** Sends records to several topics at once. */
+  async sendBatch(args: { topicMessages: Array<{ topic: string; messages: Message[] }>; acks?: -1 | 0 | 1; compression?: CompressionType }): Promise<RecordMetadata[]> {
+    if (!this.connected) await this.connect()
+    if (this.engine.isStopped) throw new BrokerNotAvailableError('Cannot send: the cluster is stopped')
+    const acks = args.acks ?? this.acks
+    if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${String(acks)}`)
+    const compression = args.compression ?? this.compression
+    const waits: Array<Promise<RecordMetadata>> = []
+    for (const { topic, messages } of args.topicMessages) {
+      if (!Array.isArray(messages)) throw new InvalidRequestError(`messages for topic '${topic}' must be an array`)
+      if (!this.engine.controller.topics.has(topic)) {
+        if (!this.allowAutoTopicCreation || !this.engine.config.autoCreateTopicsEnable) {
+          throw new UnknownTopicOrPartitionError(`Topic '${topic}' does not exist`)
+        }
+        await this.engine.autoCreate(topic)
+      }
+      const partitionCount = this.engine.controller.topics.partitionCount(topic)!
+      const byPartition = new Map<number, PendingRecord[]>()
+      for (const m of messages) {
+        if (m === null || typeof m !== 'object') throw new InvalidRequestError('Each message must be an object with a value')
+        const key = m.key === undefined || m.key === null ? null : typeof m.key === 'string' ? Buffer.from(m.key) : m.key
+        let partition = m.partition
+        if (partition === undefined || partition === null) {
+          partition = this.partitioner.partition({ topic, partitionCount, key })
+        } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+          throw new UnknownTopicOrPartitionError(`Partition ${String(partition)} of topic '${topic}' does not exist (it has ${partitionCount})`)
+        }
+        const value = m.value === undefined || m.value === null ? null : typeof m.value === 'string' ? Buffer.from(m.value) : m.value
+        const timestamp = m.timestamp === undefined ? undefined : Number(m.timestamp)
+        if (timestamp !== undefined && !Number.isFinite(timestamp)) throw new InvalidRequestError(`Invalid timestamp ${String(m.timestamp)}`)
+        let size = RECORD_OVERHEAD + (key?.length ?? 0) + (value?.length ?? 0)
+        if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + (v ? v.length : 0) + 4
+        let list = byPartition.get(partition)
+        if (!list) byPartition.set(partition, (list = []))
+        list.push({ input: { key, value, headers: m.headers, timestamp }, size })
+      }
+      for (const [partition, records] of byPartition) {
+        for (const r of records) await this.reserve(r.size)
+        waits.push(this.enqueue(topic, partition, records, acks, compression))
+      }
+    }
+    return Promise.all(waits)
+  }
+
+  /** Waits until `bytes` fit in bufferMemory: back-pressure instead of unbounded buffering. */
+  private async reserve(bytes: number): Promise<void> {
+    while (this.buffered > 0 && this.buffered + bytes > this.bufferMemory) {
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve))
+    }
+    this.buffered += bytes
+  }
+
+  private release(bytes: number): void {
+    this.buffered -= bytes
+    while (this.roomWaiters.length > 0 && this.buffered < this.bufferMemory) this.roomWaiters.shift()!()
+  }
+
+  private enqueue(topic: string, partition: number, records: PendingRecord[], acks: number, compression: CompressionType): Promise<RecordMetadata> {
+    const key = `${topic}\u0000${partition}`
+    let q = this.queues.get(key)
+    if (!q) this.queues.set(key, (q = { topic, partition, open: undefined, inFlight: 0, ready: [], sequence: 0 }))
+    const queue = q
+    let open = queue.open
+    if (open && (open.acks !== acks || open.compression !== compression)) {
+      this.seal(queue)
+      open = undefined
+    }
+    if (!open) {
+      open = { records: [], bytes: 0, acks, compression, timer: undefined, waiters: [] }
+      queue.open = open
+    }
+    const batch = open
+    const index = batch.records.length
+    for (const r of records) {
+      batch.records.push(r)
+      batch.bytes += r.size
+    }
+    const done = new Promise<RecordMetadata>((resolve, reject) => {
+      batch.waiters.push({
+        index,
+        resolve: (r) => resolve({
+          topicName: topic, partition, errorCode: 0,
+          baseOffset: String(r.baseOffset < 0 ? -1 : r.baseOffset + index),
+          logAppendTime: String(r.logAppendTime), logStartOffset: String(r.logStartOffset),
+        }),
+        reject,
+      })
+    })
+    if (batch.bytes >= this.batchSize) {
+      this.seal(queue)
+    } else if (!batch.timer) {
+      // lingerMs 0 still gathers every send of the current tick into one batch.
+      batch.timer = this.lingerMs > 0 ? setTimeout(() => this.seal(queue), this.lingerMs) : setImmediate(() => this.seal(queue)) as unknown as NodeJS.Timeout
+    }
+    return done
+  }
+
+  /** Closes the partition's open batch and sends it when an in-flight slot is free. */
+  private seal(q: PartitionQueue): void {
+    const batch = q.open
+    if (!batch) return
+    q.open = undefined
+    if (batch.timer) {
+      clearTimeout(batch.timer)
+      clearImmediate(batch.timer as unknown as NodeJS.Immediate)
+    }
+    const count = this.engine.controller.topics.partitionCount(q.topic) ?? 1
+    this.partitioner.onNewBatch?.(q.topic, q.partition, count)
+    q.ready.push(batch)
+    this.pump(q)
+  }
+
+  private pump(q: PartitionQueue): void {
+    while (q.inFlight < this.maxInFlight && q.ready.length > 0) {
+      const batch = q.ready.shift()!
+      q.inFlight++
+      const sequence = q.sequence
+      if (this.producerId >= 0) q.sequence = incrementSequence(q.sequence, batch.records.length)
+      this.sendBatchOf(q, batch, sequence).finally(() => {
+        q.inFlight--
+        this.pump(q)
+      })
+    }
+  }
+
+  private async sendBatchOf(q: PartitionQueue, batch: OpenBatch, sequence: number): Promise<void> {
+    const bytes = batch.bytes
+    try {
+      const encoded = await encodeRecordBatch(batch.records.map((r) => r.input), {
+        compression: batch.compression,
+        producerId: this.producerId,
+        producerEpoch: this.producerEpoch,
+        baseSequence: this.producerId >= 0 ? sequence : -1,
+      })
+      const result = await this.engine.produce(q.topic, q.partition, batch.acks, encoded)
+      const meta = batch.acks === 0
+        ? { baseOffset: -1, logAppendTime: -1, logStartOffset: -1 }
+        : { baseOffset: result.baseOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset }
+      for (const w of batch.waiters) w.resolve(meta)
+    } catch (err) {
+      const e = isShardlogError(err) || err instanceof Error ? err : new InvalidRequestError(String(err))
+      for (const w of batch.waiters) w.reject(e)
+    } finally {
+      this.release(bytes)
+    }
+  }
+
+  /** Sends every waiting batch now and waits for them. */
+  async flush(): Promise<void> {
+    for (const q of this.queues.values()) this.seal(q)
+    while ([...this.queues.values()].some((q) => q.inFlight > 0 || q.ready.length > 0)) {
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+
+  /** Flushes and closes the producer. */
+  async disconnect(): Promise<void> {
+    await this.flush()
+    this.connected = false
+  }
+}
+
+/** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from Integer.MAX_VALUE to 0. */
+export function incrementSequence(sequence: number, increment: number): number {
+  if (sequence > 0x7fffffff - increment) return increment - (0x7fffffff - sequence) - 1
+  return sequence + increment
+}

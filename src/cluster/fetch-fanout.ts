@@ -1,0 +1,63 @@
+/**
+ * A fetch that spans partitions on several shards (of one or several brokers). Each shard
+ * long-polls its own partitions; the first shard to answer with data (or an error) ends
+ * the other shards' polls with WakeFetch, so the caller never waits out maxWaitMs while
+ * data sits on another shard. Results come back in the caller's partition order.
+ */
+import type { ShardHost } from '../shard/shard-host.js'
+import { ShardOp } from '../shard/shard-ops.js'
+import { encodeFetchRequest, decodeFetchResult, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
+
+/** Parameters of a fetch, as in Kafka's FetchRequest. */
+export interface FetchParams {
+  maxWaitMs: number
+  minBytes: number
+  maxBytes: number
+  isolation: number
+}
+
+let nextWaitToken = 1
+
+function takeToken(): number {
+  const t = nextWaitToken
+  nextWaitToken = nextWaitToken >= 0xffff_fff0 ? 1 : nextWaitToken + 1
+  return t
+}
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** Fetches `partitions`, each routed by `shardOf`, with long polling across shards. */
+export async function fetchAcrossShards(
+  params: FetchParams,
+  partitions: readonly FetchPartitionRequest[],
+  shardOf: (topic: string, partition: number) => ShardHost,
+): Promise<FetchPartitionResult[]> {
+  const byShard = new Map<ShardHost, FetchPartitionRequest[]>()
+  for (const p of partitions) {
+    const host = shardOf(p.topic, p.partition)
+    let list = byShard.get(host)
+    if (!list) byShard.set(host, (list = []))
+    list.push(p)
+  }
+  if (byShard.size === 1) {
+    const [[host, list]] = [...byShard]
+    return decodeFetchResult(await host.request(ShardOp.Fetch, encodeFetchRequest({ ...params, waitToken: 0, partitions: list })))
+  }
+  const token = takeToken()
+  const hosts = [...byShard.keys()]
+  let woken = false
+  const lists = await Promise.all([...byShard].map(async ([host, list]) => {
+    const res = decodeFetchResult(await host.request(ShardOp.Fetch, encodeFetchRequest({ ...params, waitToken: token, partitions: list })))
+    if (!woken && res.some((r) => r.records.length > 0 || r.errorCode !== 0)) {
+      woken = true
+      const wake = Buffer.allocUnsafe(4)
+      wake.writeUInt32BE(token, 0)
+      // A failed wake only means that shard answers at maxWaitMs instead; nothing is lost.
+      for (const h of hosts) if (h !== host) h.request(ShardOp.WakeFetch, wake).catch(() => undefined)
+    }
+    return res
+  }))
+  const index = new Map<string, FetchPartitionResult>()
+  for (const list of lists) for (const r of list) index.set(key(r.topic, r.partition), r)
+  return partitions.map((p) => index.get(key(p.topic, p.partition))!)
+}

@@ -1,0 +1,262 @@
+/**
+ * The worker side of a shard: owns a {@link LogManager} over its broker's data directory
+ * and the partition replicas placed on this shard, and serves {@link ShardOp} requests
+ * arriving on the ring. Runs on exactly one worker thread; nothing here is shared.
+ */
+import { LogManager } from '../storage/log-manager.js'
+import { parseLogConfig, type LogConfig } from '../storage/log-config.js'
+import { cleanSegments } from '../storage/log-cleaner.js'
+import { UnknownTopicOrPartitionError, OffsetOutOfRangeError, kafkaErrorCodeOf, InvalidRequiredAcksError } from '../errors.js'
+import { PartitionReplica } from './partition-replica.js'
+import { ShardOp, type OpenPartitionMessage, type PartitionRef, type UpdateConfigMessage, type ListOffsetMessage,
+  type ListOffsetResult, type DeleteRecordsMessage, type PartitionStateResult, type EpochEndOffsetMessage, type BecomeLeaderMessage } from './shard-ops.js'
+import {
+  decodeProduceRequest, encodeProduceResult, decodeFetchRequest, encodeFetchResult, encodeJson, decodeJson,
+  FetchIsolation, type FetchPartitionResult, type FetchRequestPayload,
+} from './shard-codec.js'
+
+/** Start-up parameters of a shard worker (JSON, passed as workerData). */
+export interface ShardRuntimeOptions {
+  brokerId: number
+  shardId: number
+  /** The broker's data directory, `<dataDir>/broker-<id>`. */
+  brokerDir: string
+  /** Broker-level defaults for topic configs (Kafka's `log.*` server configs). */
+  logDefaults: Record<string, string>
+  maxOpenFiles: number
+  /** How often retention, time-based flush and compaction run (Kafka: log.retention.check.interval.ms). */
+  maintenanceIntervalMs: number
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** Serves one shard's partition replicas. */
+export class ShardRuntime {
+  private readonly logs: LogManager
+  private readonly replicas = new Map<string, PartitionReplica>()
+  private readonly defaults: LogConfig
+  /** Long-polling fetches by wait token, so the main thread can end them early. */
+  private readonly waiting = new Map<number, () => void>()
+  private maintenanceTimer: NodeJS.Timeout | undefined
+
+  constructor(private readonly opts: ShardRuntimeOptions) {
+    this.defaults = parseLogConfig(opts.logDefaults)
+    this.logs = new LogManager({ dataDir: opts.brokerDir, maxOpenFiles: opts.maxOpenFiles, defaults: this.defaults })
+    this.logs.open()
+    if (opts.maintenanceIntervalMs > 0) {
+      this.maintenanceTimer = setInterval(() => this.maintenance(), opts.maintenanceIntervalMs)
+      this.maintenanceTimer.unref()
+    }
+  }
+
+  /** Dispatches one request; errors propagate to the caller as typed error frames. */
+  handle(op: number, payload: Buffer): Uint8Array | Promise<Uint8Array> {
+    switch (op) {
+      case ShardOp.Produce: return this.produce(payload)
+      case ShardOp.Fetch: return this.fetch(decodeFetchRequest(payload))
+      case ShardOp.OpenPartition: return this.openPartition(decodeJson<OpenPartitionMessage>(payload))
+      case ShardOp.DeletePartition: return this.deletePartition(decodeJson<PartitionRef>(payload))
+      case ShardOp.UpdateConfig: return this.updateConfig(decodeJson<UpdateConfigMessage>(payload))
+      case ShardOp.ListOffset: return encodeJson(this.listOffset(decodeJson<ListOffsetMessage>(payload)))
+      case ShardOp.DeleteRecords: return encodeJson(this.deleteRecords(decodeJson<DeleteRecordsMessage>(payload)))
+      case ShardOp.PartitionState: return encodeJson(decodeJson<PartitionRef[]>(payload).map((r) => this.partitionState(r)))
+      case ShardOp.EpochEndOffset: return encodeJson(this.epochEndOffset(decodeJson<EpochEndOffsetMessage>(payload)))
+      case ShardOp.BecomeLeader: return this.becomeLeader(decodeJson<BecomeLeaderMessage>(payload))
+      case ShardOp.WakeFetch: this.waiting.get(payload.readUInt32BE(0))?.(); return EMPTY
+      case ShardOp.Flush: for (const r of this.replicas.values()) r.log.flush(); return EMPTY
+      case ShardOp.Maintenance: this.maintenance(); return EMPTY
+      case ShardOp.Shutdown: this.shutdown(); return EMPTY
+      default: throw new UnknownTopicOrPartitionError(`shard ${this.opts.shardId}: unknown op ${op}`)
+    }
+  }
+
+  private replica(topic: string, partition: number): PartitionReplica {
+    const r = this.replicas.get(`${topic}\u0000${partition}`)
+    if (!r) throw new UnknownTopicOrPartitionError(`This server does not host ${topic}-${partition}`)
+    return r
+  }
+
+  private openPartition(m: OpenPartitionMessage): Uint8Array {
+    const key = `${m.topic}\u0000${m.partition}`
+    const existing = this.replicas.get(key)
+    const config = parseLogConfig(m.configs, this.defaults)
+    if (existing) {
+      existing.log.updateConfig(config)
+      if (m.leaderEpoch > existing.leaderEpoch) existing.becomeLeader(m.leaderEpoch)
+      return EMPTY
+    }
+    const log = this.logs.getOrCreate(m.topic, m.partition, config)
+    this.replicas.set(key, new PartitionReplica(log, m.leaderEpoch))
+    return EMPTY
+  }
+
+  private deletePartition(m: PartitionRef): Uint8Array {
+    const key = `${m.topic}\u0000${m.partition}`
+    const r = this.replicas.get(key)
+    this.replicas.delete(key)
+    r?.onNextAppend(() => undefined)
+    this.logs.remove(m.topic, m.partition)
+    return EMPTY
+  }
+
+  private updateConfig(m: UpdateConfigMessage): Uint8Array {
+    this.replica(m.topic, m.partition).log.updateConfig(parseLogConfig(m.configs, this.defaults))
+    return EMPTY
+  }
+
+  private becomeLeader(m: BecomeLeaderMessage): Uint8Array {
+    this.replica(m.topic, m.partition).becomeLeader(m.leaderEpoch)
+    return EMPTY
+  }
+
+  private produce(payload: Buffer): Uint8Array {
+    const req = decodeProduceRequest(payload)
+    if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${req.acks}`)
+    const result = this.replica(req.topic, req.partition).appendAsLeader(req.batches, Date.now())
+    return encodeProduceResult(result)
+  }
+
+  /** Reads every requested partition once; returns the results and the bytes found. */
+  private readOnce(req: FetchRequestPayload): { results: FetchPartitionResult[]; bytes: number } {
+    const results: FetchPartitionResult[] = []
+    let bytes = 0
+    let budget = req.maxBytes
+    for (const p of req.partitions) {
+      const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+      if (!r) {
+        results.push({ topic: p.topic, partition: p.partition, errorCode: 3, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: EMPTY })
+        continue
+      }
+      const hw = r.highWatermark
+      const upper = req.isolation === FetchIsolation.LogEnd ? r.log.logEndOffset : hw
+      let records: Buffer = EMPTY
+      let errorCode = 0
+      try {
+        if (p.offset > r.log.logEndOffset || p.offset < r.log.logStartOffset) {
+          throw new OffsetOutOfRangeError(`Offset ${p.offset} is out of range for ${p.topic}-${p.partition} [${r.log.logStartOffset}, ${r.log.logEndOffset}]`)
+        }
+        if (p.offset < upper && budget > 0) {
+          // Kafka: the first partition with data returns at least one whole batch even past maxBytes.
+          const max = Math.min(p.maxBytes, budget)
+          records = r.log.read(p.offset, max, { maxOffset: upper, minOneMessage: bytes === 0 }).data
+        }
+      } catch (err) {
+        errorCode = kafkaErrorCodeOf(err)
+      }
+      bytes += records.length
+      budget -= records.length
+      results.push({ topic: p.topic, partition: p.partition, errorCode, highWatermark: hw, logStartOffset: r.log.logStartOffset, logEndOffset: r.log.logEndOffset, records })
+    }
+    return { results, bytes }
+  }
+
+  /**
+   * Fetch with Kafka's long-poll semantics: answer at once when `minBytes` are there (or
+   * an error), otherwise wait for appends to the requested partitions until `maxWaitMs`.
+   */
+  private fetch(req: FetchRequestPayload): Uint8Array | Promise<Uint8Array> {
+    const first = this.readOnce(req)
+    const hasError = first.results.some((r) => r.errorCode !== 0)
+    if (first.bytes >= Math.max(1, req.minBytes) || hasError || req.maxWaitMs <= 0) return encodeFetchResult(first.results)
+    return new Promise<Uint8Array>((resolve) => {
+      const cancels: Array<() => void> = []
+      let done = false
+      const finish = (): void => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        for (const c of cancels) c()
+        if (req.waitToken !== 0) this.waiting.delete(req.waitToken)
+        resolve(encodeFetchResult(this.readOnce(req).results))
+      }
+      const onAppend = (): void => {
+        if (done) return
+        // With minBytes > 1, keep waiting until enough bytes accumulated.
+        if (req.minBytes > 1 && this.readOnce(req).bytes < req.minBytes) {
+          arm()
+          return
+        }
+        finish()
+      }
+      const arm = (): void => {
+        for (const p of req.partitions) {
+          const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+          if (r) cancels.push(r.onNextAppend(onAppend))
+        }
+      }
+      const timer = setTimeout(finish, req.maxWaitMs)
+      if (req.waitToken !== 0) this.waiting.set(req.waitToken, finish)
+      arm()
+    })
+  }
+
+  private listOffset(m: ListOffsetMessage): ListOffsetResult {
+    const r = this.replica(m.topic, m.partition)
+    if (m.timestamp === -2) return { offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch }
+    if (m.timestamp === -1) return { offset: r.highWatermark, timestamp: -1, leaderEpoch: r.leaderEpoch }
+    const found = r.log.offsetForTimestamp(m.timestamp)
+    if (!found || found.offset >= r.highWatermark) return { offset: -1, timestamp: -1, leaderEpoch: r.leaderEpoch }
+    return { offset: found.offset, timestamp: found.timestamp, leaderEpoch: r.epochs.epochForOffset(found.offset) ?? r.leaderEpoch }
+  }
+
+  private deleteRecords(m: DeleteRecordsMessage): { lowWatermark: number } {
+    const r = this.replica(m.topic, m.partition)
+    const target = m.offset === -1 ? r.highWatermark : m.offset
+    if (target < 0 || target > r.highWatermark) {
+      throw new OffsetOutOfRangeError(`Cannot delete records of ${m.topic}-${m.partition} before ${target}: high watermark is ${r.highWatermark}`)
+    }
+    return { lowWatermark: r.log.deleteRecordsBefore(target) }
+  }
+
+  private partitionState(ref: PartitionRef): PartitionStateResult {
+    const r = this.replica(ref.topic, ref.partition)
+    return {
+      topic: ref.topic,
+      partition: ref.partition,
+      logStartOffset: r.log.logStartOffset,
+      logEndOffset: r.log.logEndOffset,
+      highWatermark: r.highWatermark,
+      sizeBytes: r.log.size,
+      segments: r.log.segmentCount,
+      leaderEpoch: r.leaderEpoch,
+    }
+  }
+
+  private epochEndOffset(m: EpochEndOffsetMessage): { leaderEpoch: number; endOffset: number } {
+    const r = this.replica(m.topic, m.partition)
+    const { epoch, endOffset } = r.epochs.endOffsetFor(m.leaderEpoch, r.log.logEndOffset)
+    return { leaderEpoch: epoch, endOffset }
+  }
+
+  /** Retention, time-based flush and compaction of every replica on this shard. */
+  maintenance(now = Date.now()): void {
+    this.logs.runRetention(now)
+    this.logs.flushDirty(now)
+    for (const r of this.replicas.values()) {
+      const log = r.log
+      if (!log.config.cleanupPolicy.compact) continue
+      const segments = log.segmentsForCleaning()
+      if (segments.length === 0) continue
+      const cleaned = cleanSegments(segments.map((s) => ({
+        baseOffset: s.baseOffset,
+        lastModifiedMs: s.lastModifiedMs,
+        batches: () => [...s.readBatches()].map((b) => b.data),
+      })), { now, deleteRetentionMs: log.config.deleteRetentionMs, minCompactionLagMs: log.config.minCompactionLagMs, maxSegmentBytes: log.config.segmentBytes })
+      // Each cleaned segment replaces the run of old segments it was merged from.
+      for (const out of cleaned.segments) {
+        const replaced = segments.filter((s) => out.replaces.includes(s.baseOffset))
+        if (replaced.length === 0) continue
+        log.replaceSegments([...replaced], log.createCleanedSegment(out.baseOffset, out.batches))
+      }
+    }
+  }
+
+  /** Closes every replica cleanly. */
+  shutdown(): void {
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
+    for (const w of this.waiting.values()) w()
+    for (const r of this.replicas.values()) r.close()
+    this.replicas.clear()
+    this.logs.close()
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The only writer of a segment's `.log` file (Redpanda's `segment_appender`): positional
+ * writes at the end of the data, truncation and fsync. It keeps the write position in memory,
+ * so an append is exactly one `pwrite` of the caller's bytes through the OS page cache: no
+ * stat, no open (the descriptor comes from the {@link FileHandleCache}), no copy of the data
+ * kept in JS.
+ *
+ * Lifecycle: created by its LogSegment; `rename` follows the segment's temp suffixes.
+ * Thread: one shard thread; one append at a time (all calls are synchronous).
+ */
+import { fsyncSync, ftruncateSync, renameSync } from 'node:fs'
+import type { FileHandleCache } from './file-handle-cache.js'
+import { writeFully } from './offset-index.js'
+
+/** Appends, truncates and syncs one `.log` file. */
+export class SegmentAppender {
+  private filePath: string
+  private readonly handles: FileHandleCache
+  private end: number
+  private unsynced = false
+
+  /** @param position where the next append goes (the size of the valid data). */
+  constructor(path: string, handles: FileHandleCache, position: number) {
+    this.filePath = path
+    this.handles = handles
+    this.end = position
+  }
+
+  /** Current path of the file. */
+  get path(): string {
+    return this.filePath
+  }
+
+  /** Bytes of valid data: where the next append goes. */
+  get position(): number {
+    return this.end
+  }
+
+  /** True when bytes were appended or cut since the last {@link sync}. */
+  get hasUnsyncedData(): boolean {
+    return this.unsynced
+  }
+
+  /**
+   * Writes `buf[start, end)` at the end of the file (one pwrite, repeated only on a short
+   * write) and returns the position it was written at. On an I/O error the file is cut back
+   * to where it was, so a failed append leaves no partial batch behind.
+   */
+  append(buf: Buffer, start = 0, end = buf.length): number {
+    const at = this.end
+    try {
+      writeFully(this.handles, this.filePath, buf, start, end - start, at)
+    } catch (err) {
+      try {
+        ftruncateSync(this.handles.fd(this.filePath), at)
+      } catch {
+        // The write error is the one to report; recovery cuts any torn tail on the next open.
+      }
+      throw err
+    }
+    this.end = at + (end - start)
+    this.unsynced = true
+    return at
+  }
+
+  /** Cuts the file to `position` bytes (truncation, recovery of a torn tail). */
+  truncateTo(position: number): void {
+    ftruncateSync(this.handles.fd(this.filePath), position)
+    this.end = position
+    this.unsynced = true
+  }
+
+  /** fsyncs the file (Kafka's `FileRecords.flush`) when anything changed since the last sync. */
+  sync(): void {
+    if (!this.unsynced) return
+    fsyncSync(this.handles.fd(this.filePath))
+    this.unsynced = false
+  }
+
+  /** Renames the file, closing its cached descriptor first. */
+  renameTo(newPath: string): void {
+    this.handles.close(this.filePath)
+    renameSync(this.filePath, newPath)
+    this.filePath = newPath
+  }
+}

@@ -1,0 +1,152 @@
+import { describe, it, expect } from 'vitest'
+import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
+import { Cluster } from '../../src/client/cluster.js'
+import type { KafkaMessage } from '../../src/client/types.js'
+import { murmur2, toPositive } from '../../src/client/partitioners.js'
+
+describe('client > Producer and Consumer', () => {
+  it('produces and reads back records with keys, headers and timestamps, offsets contiguous from 0', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const producer = cluster.producer()
+    const sent = await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, headers: { h: `x${i}` }, timestamp: 1_700_000_000_000 + i })) })
+    expect(sent).toEqual([expect.objectContaining({ topicName: topic, partition: 0, baseOffset: '0', errorCode: 0 })])
+    const more = await producer.send({ topic, messages: [{ value: 'last' }] })
+    expect(more[0]!.baseOffset).toBe('50')
+
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 100 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: KafkaMessage[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message) } })
+    await waitFor(() => got.length === 51)
+    await consumer.disconnect()
+    expect(got.map((m) => Number(m.offset))).toEqual(Array.from({ length: 51 }, (_, i) => i))
+    expect(got[7]!.key!.toString()).toBe('k7')
+    expect(got[7]!.value!.toString()).toBe('v7')
+    expect(got[7]!.headers.h!.toString()).toBe('x7')
+    expect(got[7]!.timestamp).toBe(String(1_700_000_000_007))
+    expect(got[50]!.key).toBeNull()
+  })
+
+  it.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const)('round-trips records compressed with %s', async (compression) => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const producer = cluster.producer({ compression, lingerMs: 5 })
+    const values = Array.from({ length: 300 }, (_, i) => `value-${i}-${'x'.repeat(i % 50)}`)
+    await producer.send({ topic, messages: values.map((value, i) => ({ key: String(i), value })) })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 100 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got = new Set<string>()
+    await consumer.run({ eachBatch: async ({ batch }) => { for (const m of batch.messages) got.add(m.value!.toString()) } })
+    await waitFor(() => got.size === values.length)
+    await consumer.disconnect()
+    expect([...got].sort()).toEqual([...values].sort())
+  })
+
+  it('places keyed records with murmur2 exactly as the Java client does', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 8 }] })
+    const producer = cluster.producer()
+    for (const key of ['alpha', 'beta', 'gamma', 'delta', '']) {
+      const [meta] = await producer.send({ topic, messages: [{ key, value: 'x' }] })
+      expect(meta!.partition).toBe(toPositive(murmur2(Buffer.from(key))) % 8)
+    }
+    // Known values from the Java client: Utils.murmur2("21".getBytes()) == -973932308
+    expect(murmur2(Buffer.from('21'))).toBe(-973932308)
+    expect(murmur2(Buffer.from('foobar'))).toBe(-790332482)
+  })
+
+  it('keeps per-partition order and contiguous offsets under many concurrent producers', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const producers = Array.from({ length: 8 }, () => cluster.producer({ lingerMs: 1, batchSize: 2048 }))
+    await Promise.all(producers.map(async (p, pi) => {
+      for (let i = 0; i < 200; i++) await p.send({ topic, messages: [{ key: `p${pi}`, value: `${pi}:${i}` }] })
+    }))
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 100 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const perPartition = new Map<number, number[]>()
+    const perProducer = new Map<string, number[]>()
+    let total = 0
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const list = perPartition.get(partition) ?? []
+        list.push(Number(message.offset))
+        perPartition.set(partition, list)
+        const [pi, i] = message.value!.toString().split(':')
+        const seq = perProducer.get(pi!) ?? []
+        seq.push(Number(i))
+        perProducer.set(pi!, seq)
+        total++
+      },
+    })
+    await waitFor(() => total === 1600)
+    await consumer.disconnect()
+    for (const offsets of perPartition.values()) expect(offsets).toEqual(offsets.map((_, i) => i))
+    for (const seq of perProducer.values()) expect(seq).toEqual(Array.from({ length: 200 }, (_, i) => i))
+  })
+
+  it('a tailing consumer receives a record produced after it started (long poll)', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 5_000 })
+    await consumer.subscribe({ topic })
+    const got: string[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value!.toString()) } })
+    await new Promise((r) => setTimeout(r, 200))
+    await cluster.producer().send({ topic, messages: [{ value: 'fresh', partition: 2 }] })
+    await waitFor(() => got.length === 1, 3_000, 'the tailing consumer to see the record')
+    expect(got).toEqual(['fresh'])
+    await consumer.disconnect()
+  })
+
+  it('assign + seek reads from the chosen offset; pause and resume stop and restart delivery', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    await cluster.producer().send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i), partition: 0 })) })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    consumer.assign([{ topic, partition: 0, offset: 6 }])
+    const got: number[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(Number(message.offset)) } })
+    await waitFor(() => got.length === 4)
+    expect(got).toEqual([6, 7, 8, 9])
+    consumer.pause([{ topic }])
+    await cluster.producer().send({ topic, messages: [{ value: 'later', partition: 0 }] })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(got).toHaveLength(4)
+    consumer.resume([{ topic }])
+    await waitFor(() => got.length === 5)
+    consumer.seek({ topic, partition: 0, offset: 0 })
+    await waitFor(() => got.length === 16)
+    expect(got.slice(5)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    await consumer.disconnect()
+  })
+
+  it('restart with the same dataDir brings back every topic, record and offset', async () => {
+    const dataDir = tempDir()
+    const topic = topicName()
+    const first = await Cluster.start({ dataDir, shards: 2 })
+    await first.admin().createTopics({ topics: [{ topic, numPartitions: 3, configEntries: [{ name: 'retention.ms', value: '86400000' }] }] })
+    await first.producer().send({ topic, messages: Array.from({ length: 30 }, (_, i) => ({ key: String(i), value: `v${i}` })) })
+    const before = await first.admin().fetchTopicOffsets(topic)
+    await first.stop()
+
+    const second = await Cluster.start({ dataDir, shards: 2 })
+    try {
+      expect(await second.admin().listTopics()).toContain(topic)
+      expect(await second.admin().fetchTopicOffsets(topic)).toEqual(before)
+      const cfg = await second.admin().describeConfigs({ resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }] })
+      expect(cfg.resources[0]!.configEntries[0]!.configValue).toBe('86400000')
+      const res = await second.producer().send({ topic, messages: [{ value: 'after', partition: 0 }] })
+      expect(res[0]!.baseOffset).toBe(before.find((o) => o.partition === 0)!.high)
+    } finally {
+      await second.stop()
+    }
+  })
+})
