@@ -2,7 +2,7 @@
  * shardlog: a Kafka-compatible streaming log engine for Node.js.
  * The public API: start a {@link Cluster}, then use its admin, producer and consumer.
  */
-export { Cluster, type ClusterOptions } from './client/cluster.js'
+export { Cluster, type ClusterOptions, type BrokerHandle } from './client/cluster.js'
 export { Admin, ConfigResourceTypes, type ITopicConfig, type PartitionMetadata, type ConfigEntry } from './client/admin.js'
 export { Producer, type ProducerConfig } from './client/producer.js'
 export { Consumer, type ConsumerConfig, type ConsumerRunConfig, type EachMessagePayload, type EachBatchPayload, type OffsetResetPolicy } from './client/consumer.js'

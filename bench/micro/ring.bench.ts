@@ -22,8 +22,9 @@ const kLargeBatch = 64
 
 /** Task names, also used by the standalone report. */
 export const RingBenchTask = {
-  RoundTrip: `round trip, ${kSmallBytes} B echo (endpoint default: hot wait, then waitAsync)`,
-  RoundTripAsyncOnly: `round trip, ${kSmallBytes} B echo (endpoint waitAsync only)`,
+  RoundTrip: `round trip, ${kSmallBytes} B echo (endpoint default: waitAsync)`,
+  RoundTripBlocking: `round trip, ${kSmallBytes} B echo (endpoint blocking in Atomics.wait, 10 ms slices)`,
+  RoundTripBlocking1Ms: `round trip, ${kSmallBytes} B echo (endpoint blocking in Atomics.wait, 1 ms slices)`,
   Throughput: `throughput, ${kLargeBatch} x 100 KB requests in flight, 4-byte acks`,
   ThroughputEcho: `throughput, ${kLargeBatch} x 100 KB echoed both ways`,
   CopyOnly: 'ring copy cost, 100 KB write + drain, one thread',
@@ -35,8 +36,12 @@ async function startEcho(shardId: number, data: EchoWorkerData): Promise<ShardHo
 
 /** Adds the transport tasks to `bench`; the worker threads stop when the bench completes. */
 export async function register(bench: Bench): Promise<void> {
-  const hosts = await Promise.all([startEcho(0, {}), startEcho(1, { endpoint: { hotIdleMs: 0 } })])
-  const [host, asyncOnlyHost] = hosts as [ShardHost, ShardHost]
+  const hosts = await Promise.all([
+    startEcho(0, {}),
+    startEcho(1, { endpoint: { idleWaitMs: 10, hotIdleMs: 60_000 } }),
+    startEcho(2, { endpoint: { idleWaitMs: 1, hotIdleMs: 60_000 } }),
+  ])
+  const [host, blockingHost, blocking1MsHost] = hosts as [ShardHost, ShardHost, ShardHost]
   const stopAll = (): void => { void Promise.all(hosts.map((h) => h.stop())) }
   bench.addEventListener('complete', stopAll)
   bench.addEventListener('abort', stopAll)
@@ -44,7 +49,8 @@ export async function register(bench: Bench): Promise<void> {
 
   const small = Buffer.alloc(kSmallBytes, 1)
   bench.add(RingBenchTask.RoundTrip, async () => { await host.request(EchoOp.Echo, small) })
-  bench.add(RingBenchTask.RoundTripAsyncOnly, async () => { await asyncOnlyHost.request(EchoOp.Echo, small) })
+  bench.add(RingBenchTask.RoundTripBlocking, async () => { await blockingHost.request(EchoOp.Echo, small) })
+  bench.add(RingBenchTask.RoundTripBlocking1Ms, async () => { await blocking1MsHost.request(EchoOp.Echo, small) })
 
   const large = Buffer.alloc(kLargeBytes, 2)
   const batch = (op: number): Promise<Buffer[]> =>

@@ -11,7 +11,36 @@ import { Consumer, type ConsumerConfig } from './consumer.js'
 import { GroupService } from '../cluster/group-service.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
 import { InvalidConfigError } from '../errors.js'
-import type { Broker } from '../cluster/broker.js'
+import type { ShardHost } from '../shard/shard-host.js'
+
+/**
+ * One broker of a running cluster, for inspection and fault injection in users' own tests.
+ * ```ts
+ * const leader = (await admin.fetchTopicMetadata({ topics: ['orders'] })).topics[0].partitions[0].leader
+ * await cluster.broker(leader).kill()      // abrupt: its workers are terminated
+ * // ... producers retry, the controller elects a new leader from the ISR ...
+ * await cluster.broker(leader).restart()   // it recovers, catches up and rejoins the ISR
+ * ```
+ */
+export interface BrokerHandle {
+  readonly id: number
+  /** The broker's shard workers (each owns some partition replicas). */
+  readonly shards: readonly ShardHost[]
+  /** True unless killed or shut down. */
+  readonly isRunning: boolean
+  /** True while paused. */
+  readonly isPaused: boolean
+  /** Abrupt stop: workers terminated, no clean shutdown; the controller notices by missed heartbeats. */
+  kill(): Promise<void>
+  /** Controlled shutdown: leadership moves to other in-sync replicas first, then a clean stop. */
+  shutdown(): Promise<void>
+  /** Starts a killed or shut-down broker again; it recovers its logs, catches up and rejoins the ISR. */
+  restart(): Promise<void>
+  /** Hangs the broker: no heartbeats, no processing (calls to it wait) until resume(). */
+  pause(): void
+  /** Ends a pause. */
+  resume(): void
+}
 
 /** Options of {@link Cluster.start}. */
 export interface ClusterOptions {
@@ -81,10 +110,31 @@ export class Cluster {
   }
 
   /** A broker, for inspection and fault injection. */
-  broker(id: number): Broker {
+  broker(id: number): BrokerHandle {
     const b = this.engine.brokers[id]
     if (!b) throw new InvalidConfigError(`No broker ${id}: the cluster has ${this.engine.brokers.length}`)
-    return b
+    const engine = this.engine
+    return {
+      id,
+      get shards() { return b.shards },
+      get isRunning() { return !b.isStopped },
+      get isPaused() { return b.isPaused },
+      kill: () => engine.killBroker(id),
+      shutdown: () => engine.shutdownBroker(id),
+      restart: () => engine.restartBroker(id),
+      pause: () => b.pause(),
+      resume: () => b.resume(),
+    }
+  }
+
+  /** Cuts a broker off from the other brokers and the controller (clients still reach it). */
+  isolate(id: number): void {
+    this.engine.isolate(id)
+  }
+
+  /** Ends every isolation. */
+  heal(): Promise<void> {
+    return this.engine.heal()
   }
 
   /** Flushes every log to disk (fsync). */

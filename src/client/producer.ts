@@ -34,6 +34,10 @@ export interface ProducerConfig {
   idempotent?: boolean
   /** kafkajs's allowAutoTopicCreation (default true): a send to a missing topic creates it. */
   allowAutoTopicCreation?: boolean
+  /** Retries of retriable errors (leader moved, not enough replicas, ...), with kafkajs's option names. */
+  retry?: { retries?: number; initialRetryTime?: number; maxRetryTime?: number }
+  /** How long acks=-1 waits for the in-sync replicas, in ms (Kafka's request timeout). Default 30000. */
+  timeout?: number
 }
 
 interface PendingRecord {
@@ -243,7 +247,7 @@ export class Producer {
         producerEpoch: this.producerEpoch,
         baseSequence: this.producerId >= 0 ? sequence : -1,
       })
-      const result = await this.engine.produce(q.topic, q.partition, batch.acks, encoded)
+      const result = await this.produceWithRetry(q, batch.acks, encoded)
       const meta = batch.acks === 0
         ? { baseOffset: -1, logAppendTime: -1, logStartOffset: -1 }
         : { baseOffset: result.baseOffset, logAppendTime: result.logAppendTime, logStartOffset: result.logStartOffset }
@@ -253,6 +257,26 @@ export class Producer {
       for (const w of batch.waiters) w.reject(e)
     } finally {
       this.release(bytes)
+    }
+  }
+
+  /**
+   * Hands a batch to the partition's leader, retrying retriable errors (a leader that moved
+   * or has no followers in sync yet) with exponential back-off, as kafkajs's retrier does.
+   * An idempotent producer's retry carries the same sequence, so the leader deduplicates it.
+   */
+  private async produceWithRetry(q: PartitionQueue, acks: number, encoded: Buffer) {
+    const retries = this.config.retry?.retries ?? 5
+    let delay = this.config.retry?.initialRetryTime ?? 100
+    const maxDelay = this.config.retry?.maxRetryTime ?? 30_000
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.engine.produce(q.topic, q.partition, acks, encoded, this.config.timeout ?? 30_000)
+      } catch (err) {
+        if (attempt >= retries || !isShardlogError(err) || !err.retriable || this.engine.isStopped) throw err
+        await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)))
+        delay = Math.min(maxDelay, delay * 2)
+      }
     }
   }
 

@@ -1,15 +1,19 @@
 /**
  * A broker inside the cluster: an id, a data directory `<dataDir>/broker-<id>` and its own
  * shard workers, each owning the partition replicas the {@link shardForPartition} mapping
- * places on it. The broker routes produce and fetch calls to the owning shard over that
- * shard's rings. Lives on the main thread.
+ * places on it. The broker routes calls to the owning shard over that shard's rings, and
+ * carries the fault-injection states tests use: killed, paused (hung), isolated.
+ * Lives on the main thread.
  */
 import path from 'node:path'
 import { ShardHost } from '../shard/shard-host.js'
 import { workerUrl } from '../shard/worker-url.js'
-import { ShardOp, type OpenPartitionMessage, type ListOffsetResult, type PartitionStateResult, type PartitionRef } from '../shard/shard-ops.js'
 import {
-  encodeProduceRequest, decodeProduceResult, encodeJson, decodeJson, type ProduceResultPayload,
+  ShardOp, type OpenPartitionMessage, type ListOffsetResult, type PartitionStateResult, type PartitionRef,
+  type PartitionStateChange, type HighWatermarkUpdate,
+} from '../shard/shard-ops.js'
+import {
+  encodeProduceRequest, decodeProduceResult, encodeReplicaAppend, encodeJson, decodeJson, type ProduceResultPayload,
 } from '../shard/shard-codec.js'
 import type { ShardRuntimeOptions } from '../shard/shard-runtime.js'
 import { shardForPartition } from './placement.js'
@@ -28,25 +32,42 @@ export interface BrokerOptions {
   onShardRestart: (broker: Broker, shardId: number) => Promise<void>
 }
 
+/** Lifecycle of a broker: running, or stopped (controlled or by kill()). */
+export type BrokerState = 'running' | 'stopped'
+
+const EMPTY = Buffer.alloc(0)
+
 /** One broker and its shard workers. */
 export class Broker {
+  readonly id: number
   readonly dir: string
-  private stopped = false
+  shards: ShardHost[] = []
+  private state: BrokerState = 'stopped'
+  private pausedGate: { promise: Promise<void>; open: () => void } | undefined
+  /** Cut off from the other brokers and the controller (cluster.isolate). */
+  isolated = false
 
-  private constructor(readonly id: number, readonly shards: ShardHost[], dir: string) {
-    this.dir = dir
+  constructor(private readonly opts: BrokerOptions) {
+    this.id = opts.brokerId
+    this.dir = path.join(opts.dataDir, `broker-${opts.brokerId}`)
   }
 
   /** Starts the broker's shard workers. */
   static async start(opts: BrokerOptions): Promise<Broker> {
-    const dir = path.join(opts.dataDir, `broker-${opts.brokerId}`)
+    const broker = new Broker(opts)
+    await broker.startShards()
+    return broker
+  }
+
+  /** Starts (or restarts) the shard workers; logs are recovered as each shard opens them. */
+  async startShards(): Promise<void> {
     const { url, execArgv } = workerUrl('shard-worker')
-    let broker: Broker | undefined
-    const hosts = await Promise.all(Array.from({ length: opts.shards }, (_, shardId) => {
+    const opts = this.opts
+    this.shards = await Promise.all(Array.from({ length: opts.shards }, (_, shardId) => {
       const options: ShardRuntimeOptions = {
         brokerId: opts.brokerId,
         shardId,
-        brokerDir: dir,
+        brokerDir: this.dir,
         logDefaults: opts.logDefaults,
         maxOpenFiles: Math.max(16, Math.floor(opts.maxOpenFiles / opts.shards)),
         maintenanceIntervalMs: opts.maintenanceIntervalMs,
@@ -58,63 +79,113 @@ export class Broker {
         workerData: { options },
         ringBytes: opts.ringBytes,
         restart: true,
-        onRestart: async (id: number) => { if (broker && !broker.stopped) await opts.onShardRestart(broker, id) },
+        onRestart: async (id: number) => { if (this.state === 'running') await opts.onShardRestart(this, id) },
       })
     }))
-    broker = new Broker(opts.brokerId, hosts, dir)
-    return broker
+    this.state = 'running'
+  }
+
+  /** Whether the broker is stopped (controlled shutdown, kill, or cluster stop). */
+  get isStopped(): boolean {
+    return this.state === 'stopped'
+  }
+
+  /** Whether the broker is paused (hung: no heartbeats, no processing). */
+  get isPaused(): boolean {
+    return this.pausedGate !== undefined
+  }
+
+  /** Resolves when the broker processes requests (at once unless paused). */
+  async whenProcessing(): Promise<void> {
+    if (this.pausedGate) await this.pausedGate.promise
   }
 
   /** The shard that owns a partition replica on this broker. */
   shardOf(topic: string, partition: number): ShardHost {
-    if (this.stopped) throw new BrokerNotAvailableError(`Broker ${this.id} is stopped`)
+    if (this.state !== 'running') throw new BrokerNotAvailableError(`Broker ${this.id} is not running`)
     return this.shards[shardForPartition(topic, partition, this.shards.length)]!
   }
 
-  /** Opens (or creates) a partition replica on its shard. */
+  /** The index of the shard owning a partition (stable across restarts). */
+  shardIndexOf(topic: string, partition: number): number {
+    return shardForPartition(topic, partition, this.opts.shards)
+  }
+
+  private async call(topic: string, partition: number, op: number, payload: Uint8Array): Promise<Buffer> {
+    await this.whenProcessing()
+    return this.shardOf(topic, partition).request(op, payload)
+  }
+
+  /** Sends one request per shard with the items that shard owns. */
+  private async perShard<T extends PartitionRef>(items: readonly T[], op: number): Promise<Buffer[]> {
+    await this.whenProcessing()
+    const byShard = new Map<ShardHost, T[]>()
+    for (const it of items) {
+      const host = this.shardOf(it.topic, it.partition)
+      let list = byShard.get(host)
+      if (!list) byShard.set(host, (list = []))
+      list.push(it)
+    }
+    return Promise.all([...byShard].map(([host, list]) => host.request(op, encodeJson(list))))
+  }
+
+  /** Opens (or creates) a partition replica on its shard, with its role. */
   async openPartition(m: OpenPartitionMessage): Promise<void> {
-    await this.shardOf(m.topic, m.partition).request(ShardOp.OpenPartition, encodeJson(m))
+    await this.call(m.topic, m.partition, ShardOp.OpenPartition, encodeJson(m))
   }
 
   /** Deletes a partition replica's files. */
   async deletePartition(ref: PartitionRef): Promise<void> {
-    await this.shardOf(ref.topic, ref.partition).request(ShardOp.DeletePartition, encodeJson(ref))
+    await this.call(ref.topic, ref.partition, ShardOp.DeletePartition, encodeJson(ref))
   }
 
   /** Replaces a replica's topic configs. */
   async updateConfig(ref: PartitionRef, configs: Record<string, string>): Promise<void> {
-    await this.shardOf(ref.topic, ref.partition).request(ShardOp.UpdateConfig, encodeJson({ ...ref, configs }))
+    await this.call(ref.topic, ref.partition, ShardOp.UpdateConfig, encodeJson({ ...ref, configs }))
   }
 
-  /** Appends batches to a partition as its leader. */
-  async produce(topic: string, partition: number, acks: number, batches: Buffer): Promise<ProduceResultPayload> {
-    const res = await this.shardOf(topic, partition).request(ShardOp.Produce, encodeProduceRequest({ topic, partition, acks, batches }))
+  /** Tells replicas their new role, epoch and ISR. */
+  async updatePartitionStates(changes: readonly PartitionStateChange[]): Promise<void> {
+    if (changes.length > 0) await this.perShard(changes, ShardOp.UpdatePartitionState)
+  }
+
+  /** Pushes new high watermarks to leader replicas. */
+  async updateHighWatermarks(updates: readonly HighWatermarkUpdate[]): Promise<void> {
+    if (updates.length > 0) await this.perShard(updates, ShardOp.UpdateHighWatermark)
+  }
+
+  /** Appends batches to a partition as its leader; acks=-1 waits for the ISR up to `timeoutMs`. */
+  async produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000): Promise<ProduceResultPayload> {
+    const res = await this.call(topic, partition, ShardOp.Produce, encodeProduceRequest({ topic, partition, acks, timeoutMs, batches }))
     return decodeProduceResult(res)
+  }
+
+  /** Appends batches fetched from the leader to this broker's follower replica; returns its log end offset. */
+  async replicaAppend(topic: string, partition: number, leaderHighWatermark: number, batches: Buffer = EMPTY): Promise<number> {
+    const res = await this.call(topic, partition, ShardOp.ReplicaAppend, encodeReplicaAppend({ topic, partition, leaderHighWatermark, batches }))
+    return res.readDoubleBE(0)
+  }
+
+  /** Truncates a follower replica's log to `offset`. */
+  async truncate(topic: string, partition: number, offset: number): Promise<void> {
+    await this.call(topic, partition, ShardOp.Truncate, encodeJson({ topic, partition, offset }))
   }
 
   /** ListOffsets for one partition: -2 earliest, -1 latest, otherwise by timestamp. */
   async listOffset(topic: string, partition: number, timestamp: number): Promise<ListOffsetResult> {
-    const res = await this.shardOf(topic, partition).request(ShardOp.ListOffset, encodeJson({ topic, partition, timestamp }))
-    return decodeJson<ListOffsetResult>(res)
+    return decodeJson<ListOffsetResult>(await this.call(topic, partition, ShardOp.ListOffset, encodeJson({ topic, partition, timestamp })))
   }
 
   /** Advances the log start offset (DeleteRecords); -1 means up to the high watermark. */
   async deleteRecords(topic: string, partition: number, offset: number): Promise<number> {
-    const res = await this.shardOf(topic, partition).request(ShardOp.DeleteRecords, encodeJson({ topic, partition, offset }))
+    const res = await this.call(topic, partition, ShardOp.DeleteRecords, encodeJson({ topic, partition, offset }))
     return decodeJson<{ lowWatermark: number }>(res).lowWatermark
   }
 
-  /** Offsets and sizes of partitions, grouped into one request per shard. */
+  /** Offsets, sizes and roles of replicas, one request per shard. */
   async partitionStates(refs: readonly PartitionRef[]): Promise<PartitionStateResult[]> {
-    const byShard = new Map<ShardHost, PartitionRef[]>()
-    for (const r of refs) {
-      const host = this.shardOf(r.topic, r.partition)
-      let list = byShard.get(host)
-      if (!list) byShard.set(host, (list = []))
-      list.push(r)
-    }
-    const lists = await Promise.all([...byShard].map(async ([host, list]) =>
-      decodeJson<PartitionStateResult[]>(await host.request(ShardOp.PartitionState, encodeJson(list)))))
+    if (refs.length === 0) return []
+    const lists = (await this.perShard(refs, ShardOp.PartitionState)).map((b) => decodeJson<PartitionStateResult[]>(b))
     const index = new Map<string, PartitionStateResult>()
     for (const list of lists) for (const s of list) index.set(`${s.topic}\u0000${s.partition}`, s)
     return refs.map((r) => index.get(`${r.topic}\u0000${r.partition}`)!)
@@ -122,32 +193,53 @@ export class Broker {
 
   /** End offset of a leader epoch (OffsetForLeaderEpoch). */
   async epochEndOffset(topic: string, partition: number, leaderEpoch: number): Promise<{ leaderEpoch: number; endOffset: number }> {
-    const res = await this.shardOf(topic, partition).request(ShardOp.EpochEndOffset, encodeJson({ topic, partition, leaderEpoch }))
-    return decodeJson(res)
+    return decodeJson(await this.call(topic, partition, ShardOp.EpochEndOffset, encodeJson({ topic, partition, leaderEpoch })))
   }
 
   /** fsyncs every log of every shard. */
   async flush(): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.request(ShardOp.Flush, Buffer.alloc(0))))
+    await Promise.all(this.shards.map((s) => s.request(ShardOp.Flush, EMPTY)))
   }
 
   /** Runs retention, flush and compaction on every shard now. */
   async maintenance(): Promise<void> {
-    await Promise.all(this.shards.map((s) => s.request(ShardOp.Maintenance, Buffer.alloc(0))))
+    await Promise.all(this.shards.map((s) => s.request(ShardOp.Maintenance, EMPTY)))
   }
 
-  /** Controlled shutdown: every log closed cleanly, then the workers exit. */
-  async stop(): Promise<void> {
-    if (this.stopped) return
+  /** Hangs the broker: no heartbeats and no processing until resume(). */
+  pause(): void {
+    if (this.pausedGate) return
+    let open!: () => void
+    const promise = new Promise<void>((resolve) => { open = resolve })
+    this.pausedGate = { promise, open }
+  }
+
+  /** Ends a pause(); held calls go through. */
+  resume(): void {
+    const gate = this.pausedGate
+    this.pausedGate = undefined
+    gate?.open()
+  }
+
+  /** Abrupt stop: shard workers are terminated without closing their logs (recovery runs on restart). */
+  async kill(): Promise<void> {
+    if (this.state === 'stopped') return
+    this.state = 'stopped'
+    this.resume()
     await Promise.all(this.shards.map(async (s) => {
-      await s.request(ShardOp.Shutdown, Buffer.alloc(0)).catch(() => undefined)
+      await s.kill()
       await s.stop()
     }))
-    this.stopped = true
   }
 
-  /** Whether stop() has run. */
-  get isStopped(): boolean {
-    return this.stopped
+  /** Clean stop: every log closed cleanly, then the workers exit. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return
+    this.state = 'stopped'
+    this.resume()
+    await Promise.all(this.shards.map(async (s) => {
+      await s.request(ShardOp.Shutdown, EMPTY).catch(() => undefined)
+      await s.stop()
+    }))
   }
 }

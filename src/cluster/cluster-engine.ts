@@ -1,8 +1,8 @@
 /**
  * The engine behind every entry point (in-process API, wire protocol, CLI): the
- * controller, the brokers with their shards, and the routing of produce, fetch and
- * offset calls to the shard that owns each partition's leader replica.
- * Lives on the main thread.
+ * controller, the brokers with their shards, replication between them, broker health,
+ * and the routing of produce, fetch and offset calls to the shard that owns each
+ * partition's leader replica. Lives on the main thread.
  */
 import os from 'node:os'
 import fs from 'node:fs'
@@ -12,10 +12,12 @@ import type { TopicInfo, PartitionInfo } from './topic-table.js'
 import type { PartitionRecord } from './metadata-records.js'
 import { parseServerConfig, type ServerConfig } from './server-config.js'
 import { fetchAcrossShards, type FetchParams } from './fetch-fanout.js'
+import { ReplicationManager } from './replication-manager.js'
+import { ReplicaFetcher } from './replica-fetcher.js'
 import type { ShardHost } from '../shard/shard-host.js'
 import type { FetchPartitionRequest, FetchPartitionResult, ProduceResultPayload } from '../shard/shard-codec.js'
-import type { ListOffsetResult, PartitionStateResult, PartitionRef } from '../shard/shard-ops.js'
-import { BrokerNotAvailableError, LeaderNotAvailableError, UnknownTopicOrPartitionError, InvalidReplicationFactorError } from '../errors.js'
+import type { ListOffsetResult, PartitionStateResult, PartitionRef, PartitionStateChange } from '../shard/shard-ops.js'
+import { BrokerNotAvailableError, LeaderNotAvailableError, UnknownTopicOrPartitionError, InvalidConfigError } from '../errors.js'
 
 /** Options of {@link ClusterEngine.start}. */
 export interface EngineOptions {
@@ -28,22 +30,42 @@ export interface EngineOptions {
   ringBytes?: number
 }
 
-/** The cluster engine: controller + brokers + routing. */
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** The cluster engine: controller + brokers + replication + routing. */
 export class ClusterEngine {
   readonly controller: Controller
   readonly brokers: Broker[] = []
   readonly config: ServerConfig
   private stopped = false
   private readonly creating = new Map<string, Promise<void>>()
+  private readonly replication: ReplicationManager
+  private readonly fetchers = new Map<string, ReplicaFetcher>()
+  /** Brokers the controller fenced (missed heartbeats for broker.session.timeout.ms). */
+  private readonly fenced = new Set<number>()
+  private readonly lastHeartbeat = new Map<number, number>()
+  private readonly timers: NodeJS.Timeout[] = []
+  /** Serialises liveness decisions so fencing and unfencing never interleave. */
+  private health: Promise<void> = Promise.resolve()
 
   private constructor(readonly options: EngineOptions) {
     this.config = parseServerConfig(options.config)
     fs.mkdirSync(options.dataDir, { recursive: true })
-    this.controller = new Controller(options.dataDir, () => this.brokers.filter((b) => !b.isStopped).map((b) => b.id), {
+    this.controller = new Controller(options.dataDir, () => this.liveBrokerIds(), {
       partitionsCreated: (partitions, configs) => this.openPartitions(partitions, configs),
       topicDeleted: (topic) => this.deleteTopicData(topic),
       configsChanged: (topic) => this.pushConfigs(topic),
+      partitionsChanged: (partitions) => this.applyPartitionChanges(partitions),
     })
+    this.replication = new ReplicationManager({
+      partition: (topic, partition) => this.controller.topics.get(topic)?.partitions[partition],
+      pushHighWatermark: async (leader, topic, partition, highWatermark) => {
+        const b = this.brokers[leader]
+        if (b && !b.isStopped) await b.updateHighWatermarks([{ topic, partition, highWatermark }])
+      },
+      alterIsr: (topic, partition, leader, epoch, isr) => this.controller.alterIsr(topic, partition, leader, epoch, isr),
+      now: () => Date.now(),
+    }, this.config.replicaLagTimeMaxMs)
   }
 
   /** Starts brokers and shards, and reopens every partition recorded in the metadata log. */
@@ -60,15 +82,22 @@ export class ClusterEngine {
           maxOpenFiles: options.maxOpenFiles,
           maintenanceIntervalMs: config.logRetentionCheckIntervalMs,
           ringBytes: options.ringBytes,
-          onShardRestart: (broker, shardId) => engine.reopenShard(broker, shardId),
+          onShardRestart: (broker, shardId) => engine.reopenReplicas(broker, shardId),
         }))
       }
+      const known = [...engine.controller.topics.brokers]
+      if (known.some((id) => id >= options.brokers)) {
+        throw new InvalidConfigError(`The data directory holds brokers [${known.join(', ')}]; start with at least ${Math.max(...known) + 1} brokers`)
+      }
       engine.controller.registerBrokers(engine.brokers.map((b) => b.id))
-      const all: PartitionRecord[] = []
+      const now = Date.now()
+      for (const b of engine.brokers) engine.lastHeartbeat.set(b.id, now)
       for (const t of engine.controller.topics.all()) {
         await engine.openPartitions(t.partitions.map((p) => toRecord(p)), Object.fromEntries(t.configs))
-        all.push(...t.partitions.map((p) => toRecord(p)))
       }
+      // Partitions whose leader was lost before the restart come back online if their ISR allows.
+      for (const b of engine.brokers) await engine.controller.unfenceBroker(b.id)
+      engine.startTimers()
     } catch (err) {
       await engine.stop().catch(() => undefined)
       throw err
@@ -81,56 +110,167 @@ export class ClusterEngine {
     return Math.max(1, os.availableParallelism())
   }
 
-  private async openPartitions(partitions: readonly PartitionRecord[], configs: Record<string, string>): Promise<void> {
-    await Promise.all(partitions.map(async (p) => {
-      const broker = this.brokers[p.leader]
-      if (!broker || broker.isStopped) return
-      await broker.openPartition({ topic: p.topic, partition: p.partition, configs, leaderEpoch: p.leaderEpoch })
-    }))
+  private startTimers(): void {
+    const c = this.config
+    const every = (ms: number, fn: () => Promise<unknown> | void): void => {
+      const t = setInterval(() => {
+        if (this.stopped) return
+        Promise.resolve(fn()).catch((err: unknown) => this.warn(`background task failed: ${err instanceof Error ? err.message : String(err)}`))
+      }, ms)
+      t.unref()
+      this.timers.push(t)
+    }
+    const heartbeatMs = Math.max(5, Math.min(c.brokerHeartbeatIntervalMs, Math.floor(c.brokerSessionTimeoutMs / 3)))
+    every(heartbeatMs, () => this.heartbeatRound())
+    every(Math.max(10, Math.floor(c.replicaLagTimeMaxMs / 2)), () => this.replication.shrinkLaggingIsrs(this.replicatedPartitions()))
+    if (c.autoLeaderRebalanceEnable) every(c.leaderImbalanceCheckIntervalMs, () => this.controller.electPreferredLeaders())
   }
 
-  /** After a shard worker restarted: reopen (and so recover) every replica placed on it. */
-  private async reopenShard(broker: Broker, shardId: number): Promise<void> {
+  private warn(message: string): void {
+    process.emitWarning(`shardlog: ${message}`)
+  }
+
+  /**
+   * Brokers heartbeat to the controller; the controller fences a broker silent for
+   * `broker.session.timeout.ms` and unfences it when it heartbeats again. A paused or
+   * isolated broker does not heartbeat; a stopped one is gone.
+   */
+  private heartbeatRound(): Promise<void> {
+    this.health = this.health.then(async () => {
+      const now = Date.now()
+      for (const b of this.brokers) {
+        if (b.isStopped || b.isPaused || b.isolated) continue
+        this.lastHeartbeat.set(b.id, now)
+        if (this.fenced.has(b.id)) {
+          this.fenced.delete(b.id)
+          await this.controller.unfenceBroker(b.id)
+        }
+      }
+      for (const b of this.brokers) {
+        if (this.fenced.has(b.id)) continue
+        if (now - (this.lastHeartbeat.get(b.id) ?? now) > this.config.brokerSessionTimeoutMs) {
+          this.fenced.add(b.id)
+          await this.controller.fenceBroker(b.id)
+        }
+      }
+    })
+    return this.health
+  }
+
+  /** Ids of brokers that are running and not fenced. */
+  liveBrokerIds(): number[] {
+    return this.brokers.filter((b) => !b.isStopped && !this.fenced.has(b.id)).map((b) => b.id)
+  }
+
+  private replicatedPartitions(): PartitionInfo[] {
+    const out: PartitionInfo[] = []
+    for (const t of this.controller.topics.all()) for (const p of t.partitions) if (p.replicas.length > 1) out.push(p)
+    return out
+  }
+
+  private roleOf(p: PartitionInfo | PartitionRecord, brokerId: number): PartitionStateChange {
+    return { topic: p.topic, partition: p.partition, isLeader: p.leader === brokerId, leaderEpoch: p.leaderEpoch, isr: [...p.isr] }
+  }
+
+  private async openPartitions(partitions: readonly PartitionRecord[], configs: Record<string, string>): Promise<void> {
+    await Promise.all(partitions.flatMap((p) => p.replicas.map(async (id) => {
+      const broker = this.brokers[id]
+      if (!broker || broker.isStopped) return
+      await broker.openPartition({ ...this.roleOf(p, id), configs })
+    })))
+    this.ensureFetchers()
+  }
+
+  /** After a shard worker restarted, or a broker restarted: reopen (and so recover) its replicas. */
+  private async reopenReplicas(broker: Broker, shardId?: number): Promise<void> {
     const opens: Promise<void>[] = []
     for (const t of this.controller.topics.all()) {
       const configs = Object.fromEntries(t.configs)
       for (const p of t.partitions) {
-        if (p.leader !== broker.id || broker.shards.indexOf(broker.shardOf(p.topic, p.partition)) !== shardId) continue
-        opens.push(broker.openPartition({ topic: p.topic, partition: p.partition, configs, leaderEpoch: p.leaderEpoch }))
+        if (!p.replicas.includes(broker.id)) continue
+        if (shardId !== undefined && broker.shardIndexOf(p.topic, p.partition) !== shardId) continue
+        opens.push(broker.openPartition({ ...this.roleOf(p, broker.id), configs }))
       }
     }
     await Promise.all(opens)
   }
 
+  /** Tells every replica of changed partitions its new role; fetchers follow the new leaders. */
+  private async applyPartitionChanges(partitions: readonly PartitionInfo[]): Promise<void> {
+    const byBroker = new Map<Broker, PartitionStateChange[]>()
+    for (const p of partitions) {
+      this.replication.reset(p.topic, p.partition)
+      for (const id of p.replicas) {
+        const b = this.brokers[id]
+        if (!b || b.isStopped) continue
+        let list = byBroker.get(b)
+        if (!list) byBroker.set(b, (list = []))
+        list.push(this.roleOf(p, id))
+      }
+    }
+    await Promise.all([...byBroker].map(([b, list]) => b.updatePartitionStates(list).catch((err: unknown) => {
+      this.warn(`broker ${b.id} did not take new partition states: ${err instanceof Error ? err.message : String(err)}`)
+    })))
+    this.ensureFetchers()
+  }
+
+  /** One fetcher per (follower, leader) pair that has partitions to replicate. */
+  private ensureFetchers(): void {
+    if (this.stopped) return
+    const pairs = new Set<string>()
+    for (const t of this.controller.topics.all()) {
+      for (const p of t.partitions) {
+        if (p.leader < 0) continue
+        for (const f of p.replicas) if (f !== p.leader) pairs.add(`${f}:${p.leader}`)
+      }
+    }
+    for (const pair of pairs) {
+      const existing = this.fetchers.get(pair)
+      if (existing) {
+        existing.wake()
+        continue
+      }
+      const [follower, leader] = pair.split(':').map(Number) as [number, number]
+      this.fetchers.set(pair, new ReplicaFetcher(follower, leader, {
+        broker: (id) => this.brokers[id],
+        followedPartitions: (f, l) => {
+          const out: PartitionInfo[] = []
+          for (const t of this.controller.topics.all()) for (const p of t.partitions) if (p.leader === l && p.replicas.includes(f) && f !== l) out.push(p)
+          return out
+        },
+        canReach: (f, l) => {
+          const fb = this.brokers[f]
+          const lb = this.brokers[l]
+          return !!fb && !!lb && !fb.isStopped && !lb.isStopped && !fb.isPaused && !fb.isolated && !lb.isolated
+        },
+        warn: (m) => this.warn(m),
+      }, this.replication))
+    }
+  }
+
   private async deleteTopicData(topic: TopicInfo): Promise<void> {
-    await Promise.all(topic.partitions.map(async (p) => {
-      const broker = this.brokers[p.leader]
+    await Promise.all(topic.partitions.flatMap((p) => p.replicas.map(async (id) => {
+      this.replication.reset(p.topic, p.partition)
+      const broker = this.brokers[id]
       if (broker && !broker.isStopped) await broker.deletePartition({ topic: p.topic, partition: p.partition })
-    }))
+    })))
   }
 
   private async pushConfigs(topic: TopicInfo): Promise<void> {
     const configs = Object.fromEntries(topic.configs)
-    await Promise.all(topic.partitions.map(async (p) => {
-      const broker = this.brokers[p.leader]
+    await Promise.all(topic.partitions.flatMap((p) => p.replicas.map(async (id) => {
+      const broker = this.brokers[id]
       if (broker && !broker.isStopped) await broker.updateConfig({ topic: p.topic, partition: p.partition }, configs)
-    }))
+    })))
   }
 
   private ensureRunning(): void {
     if (this.stopped) throw new BrokerNotAvailableError('The cluster is stopped')
   }
 
-  /**
-   * Creates a topic. Until replication lands, every partition has exactly one replica:
-   * a replication factor above 1 is refused rather than silently not replicated.
-   */
+  /** Creates a topic with replicas placed across the live brokers. */
   async createTopic(t: NewTopic): Promise<TopicInfo> {
     this.ensureRunning()
-    if (t.replicationFactor > 1) {
-      this.controller.validateNewTopic(t)
-      throw new InvalidReplicationFactorError(`Replication factor ${t.replicationFactor} is not supported yet: shardlog keeps one replica per partition`)
-    }
     return this.controller.createTopic(t)
   }
 
@@ -139,7 +279,8 @@ export class ClusterEngine {
     if (this.controller.topics.has(topic)) return
     let pending = this.creating.get(topic)
     if (!pending) {
-      pending = this.controller.createTopic({ topic, numPartitions, replicationFactor: 1, configs: {} }).then(
+      const replicationFactor = Math.min(this.config.defaultReplicationFactor, Math.max(1, this.liveBrokerIds().length))
+      pending = this.controller.createTopic({ topic, numPartitions, replicationFactor, configs: {} }).then(
         () => undefined,
         (err: unknown) => { if (!this.controller.topics.has(topic)) throw err },
       ).finally(() => this.creating.delete(topic))
@@ -155,7 +296,7 @@ export class ClusterEngine {
     return p
   }
 
-  /** The broker leading a partition. */
+  /** The broker leading a partition (LEADER_NOT_AVAILABLE while it has none). */
   leaderOf(topic: string, partition: number): Broker {
     this.ensureRunning()
     const p = this.partitionInfo(topic, partition)
@@ -169,14 +310,16 @@ export class ClusterEngine {
     return this.leaderOf(topic, partition).shardOf(topic, partition)
   }
 
-  /** Appends one partition's batches at its leader. */
-  produce(topic: string, partition: number, acks: number, batches: Buffer): Promise<ProduceResultPayload> {
-    return this.leaderOf(topic, partition).produce(topic, partition, acks, batches)
+  /** Appends one partition's batches at its leader; acks=-1 waits for the ISR up to `timeoutMs`. */
+  produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000): Promise<ProduceResultPayload> {
+    return this.leaderOf(topic, partition).produce(topic, partition, acks, batches, timeoutMs)
   }
 
   /** Fetches from leaders with long polling across shards and brokers. */
-  fetch(params: FetchParams, partitions: readonly FetchPartitionRequest[]): Promise<FetchPartitionResult[]> {
+  async fetch(params: FetchParams, partitions: readonly FetchPartitionRequest[]): Promise<FetchPartitionResult[]> {
     this.ensureRunning()
+    const leaders = new Set(partitions.map((p) => this.leaderOf(p.topic, p.partition)))
+    for (const b of leaders) await b.whenProcessing()
     return fetchAcrossShards(params, partitions, (topic, partition) => this.leaderShard(topic, partition))
   }
 
@@ -202,13 +345,69 @@ export class ClusterEngine {
     }
     const lists = await Promise.all([...byBroker].map(([b, list]) => b.partitionStates(list)))
     const index = new Map<string, PartitionStateResult>()
-    for (const list of lists) for (const s of list) index.set(`${s.topic}\u0000${s.partition}`, s)
-    return refs.map((r) => index.get(`${r.topic}\u0000${r.partition}`)!)
+    for (const list of lists) for (const s of list) index.set(key(s.topic, s.partition), s)
+    return refs.map((r) => index.get(key(r.topic, r.partition))!)
   }
 
   /** End offset of a leader epoch at the partition's leader (OffsetForLeaderEpoch). */
   epochEndOffset(topic: string, partition: number, leaderEpoch: number): Promise<{ leaderEpoch: number; endOffset: number }> {
     return this.leaderOf(topic, partition).epochEndOffset(topic, partition, leaderEpoch)
+  }
+
+  // ---- fault injection ------------------------------------------------------------------
+
+  private broker(id: number): Broker {
+    const b = this.brokers[id]
+    if (!b) throw new InvalidConfigError(`No broker ${id}: the cluster has ${this.brokers.length}`)
+    return b
+  }
+
+  /** Abrupt stop of a broker: its workers are terminated; the controller notices by the missed heartbeats. */
+  async killBroker(id: number): Promise<void> {
+    await this.broker(id).kill()
+  }
+
+  /** Controlled shutdown: leadership moves to other in-sync replicas first, then the broker stops cleanly. */
+  async shutdownBroker(id: number): Promise<void> {
+    const b = this.broker(id)
+    if (b.isStopped) return
+    await this.controller.controlledShutdown(id)
+    await b.stop()
+    this.health = this.health.then(async () => {
+      if (!this.fenced.has(id)) {
+        this.fenced.add(id)
+        await this.controller.fenceBroker(id)
+      }
+    })
+    await this.health
+  }
+
+  /** Starts a stopped broker again: logs are recovered, replicas catch up and rejoin the ISR. */
+  async restartBroker(id: number): Promise<void> {
+    const b = this.broker(id)
+    if (!b.isStopped) return
+    b.isolated = false
+    await b.startShards()
+    await this.reopenReplicas(b)
+    this.ensureFetchers()
+    await this.heartbeatRound()
+  }
+
+  /** Cuts a broker off from the other brokers and the controller. */
+  isolate(id: number): void {
+    this.broker(id).isolated = true
+  }
+
+  /** Ends every isolation. */
+  async heal(): Promise<void> {
+    for (const b of this.brokers) b.isolated = false
+    this.ensureFetchers()
+    await this.heartbeatRound()
+  }
+
+  /** Whether the controller currently fences a broker. */
+  isFenced(id: number): boolean {
+    return this.fenced.has(id)
   }
 
   /** fsyncs every log. */
@@ -230,6 +429,9 @@ export class ClusterEngine {
   async stop(): Promise<void> {
     if (this.stopped) return
     this.stopped = true
+    for (const t of this.timers) clearInterval(t)
+    await Promise.all([...this.fetchers.values()].map((f) => f.stop()))
+    await this.health.catch(() => undefined)
     await Promise.all(this.brokers.map((b) => b.stop()))
     this.controller.close()
   }

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { MetadataLog } from './metadata-log.js'
 import type { MetadataRecord, PartitionRecord } from './metadata-records.js'
-import { TopicTable, type TopicInfo } from './topic-table.js'
+import { TopicTable, type TopicInfo, type PartitionInfo } from './topic-table.js'
+import { onBrokerFenced, onBrokerUnfenced, preferredLeader, onControlledShutdown, type PartitionChange } from './leader-election.js'
 import { assignReplicas, javaStringHash } from './placement.js'
 import { validateTopicName } from '../storage/file-names.js'
 import { parseLogConfig, TOPIC_CONFIGS } from '../storage/log-config.js'
@@ -21,6 +22,8 @@ export interface MetadataListener {
   partitionsCreated(partitions: readonly PartitionRecord[], configs: Record<string, string>): Promise<void>
   topicDeleted(topic: TopicInfo): Promise<void>
   configsChanged(topic: TopicInfo): Promise<void>
+  /** Leader, ISR or epoch of partitions changed (election, fencing, ISR change). */
+  partitionsChanged(partitions: readonly PartitionInfo[]): Promise<void>
 }
 
 /** A topic to create. */
@@ -171,6 +174,68 @@ export class Controller {
       this.nextProducerId = start
     }
     return { producerId: this.nextProducerId++, producerEpoch: 0 }
+  }
+
+  /** Applies `decide` to every partition and commits the changes (one PartitionChangeRecord each). */
+  private changePartitions(decide: (p: PartitionInfo, uncleanAllowed: boolean) => PartitionChange): Promise<PartitionInfo[]> {
+    return this.serial(async () => {
+      const records: MetadataRecord[] = []
+      const changed: PartitionInfo[] = []
+      for (const t of this.topics.all()) {
+        const unclean = parseLogConfig(Object.fromEntries(t.configs)).uncleanLeaderElectionEnable
+        for (const p of t.partitions) {
+          const c = decide(p, unclean)
+          if (!c.changed) continue
+          records.push({ type: 'partition-change', topic: p.topic, partition: p.partition, leader: c.leader, isr: c.isr, leaderEpoch: c.leaderEpoch })
+          changed.push(p)
+        }
+      }
+      if (records.length === 0) return []
+      this.commit(records)
+      await this.listener.partitionsChanged(changed)
+      return changed
+    })
+  }
+
+  /** A broker stopped heartbeating (broker.session.timeout.ms): it leaves the ISRs; its partitions get new leaders. */
+  fenceBroker(brokerId: number): Promise<PartitionInfo[]> {
+    const live = new Set(this.liveBrokers())
+    live.delete(brokerId)
+    return this.changePartitions((p, unclean) => onBrokerFenced(p, brokerId, live, unclean))
+  }
+
+  /** A fenced broker is back: offline partitions it can lead come back online. */
+  unfenceBroker(brokerId: number): Promise<PartitionInfo[]> {
+    const live = new Set(this.liveBrokers())
+    live.add(brokerId)
+    return this.changePartitions((p, unclean) => onBrokerUnfenced(p, brokerId, live, unclean))
+  }
+
+  /** Moves leadership away from a broker before it shuts down (controlled shutdown). */
+  controlledShutdown(brokerId: number): Promise<PartitionInfo[]> {
+    const live = new Set(this.liveBrokers())
+    return this.changePartitions((p) => onControlledShutdown(p, brokerId, live))
+  }
+
+  /** Preferred leader election for every partition (auto.leader.rebalance.enable). */
+  electPreferredLeaders(): Promise<PartitionInfo[]> {
+    const live = new Set(this.liveBrokers())
+    return this.changePartitions((p) => preferredLeader(p, live))
+  }
+
+  /**
+   * A leader asks to change a partition's ISR (Kafka's AlterPartition). Refused (false)
+   * when the leader or epoch it speaks for is no longer current.
+   */
+  alterIsr(topic: string, partition: number, leader: number, leaderEpoch: number, isr: number[]): Promise<boolean> {
+    return this.serial(async () => {
+      const p = this.topics.get(topic)?.partitions[partition]
+      if (!p || p.leader !== leader || p.leaderEpoch !== leaderEpoch) return false
+      if (isr.length === p.isr.length && isr.every((b, i) => b === p.isr[i])) return true
+      this.commit([{ type: 'partition-change', topic, partition, leader, isr: [...isr], leaderEpoch }])
+      await this.listener.partitionsChanged([p])
+      return true
+    })
   }
 
   /** Closes the metadata log. */

@@ -31,6 +31,16 @@ export interface ServerConfig {
   groupMaxSessionTimeoutMs: number
   /** offsets.retention.ms (default 7 days). */
   offsetsRetentionMs: number
+  /** broker.session.timeout.ms: a broker silent this long is fenced (default 9000, as KRaft). */
+  brokerSessionTimeoutMs: number
+  /** broker.heartbeat.interval.ms (default 2000). */
+  brokerHeartbeatIntervalMs: number
+  /** replica.lag.time.max.ms: a follower not caught up for this long leaves the ISR (default 30000). */
+  replicaLagTimeMaxMs: number
+  /** auto.leader.rebalance.enable: move leadership back to preferred replicas (default true). */
+  autoLeaderRebalanceEnable: boolean
+  /** leader.imbalance.check.interval.seconds, in ms (default 300 s; `leader.imbalance.check.interval.ms` sets ms directly). */
+  leaderImbalanceCheckIntervalMs: number
 }
 
 const LOG_PREFIX_MAP: Record<string, string> = {
@@ -66,7 +76,7 @@ const IGNORED = new Set([
   'num.io.threads', 'socket.send.buffer.bytes', 'socket.receive.buffer.bytes', 'zookeeper.connect', 'process.roles',
   'controller.quorum.voters', 'controller.listener.names', 'listener.security.protocol.map', 'inter.broker.listener.name',
   'transaction.state.log.replication.factor', 'transaction.state.log.min.isr', 'num.recovery.threads.per.data.dir',
-  'group.coordinator.rebalance.protocols', 'log.cleaner.enable', 'delete.topic.enable', 'auto.leader.rebalance.enable',
+  'group.coordinator.rebalance.protocols', 'log.cleaner.enable', 'delete.topic.enable',
 ])
 
 function int(name: string, value: string, min: number): number {
@@ -95,6 +105,11 @@ export function parseServerConfig(entries: Record<string, string> = {}): ServerC
     groupMinSessionTimeoutMs: 6_000,
     groupMaxSessionTimeoutMs: 1_800_000,
     offsetsRetentionMs: 7 * 24 * 3_600_000,
+    brokerSessionTimeoutMs: 9_000,
+    brokerHeartbeatIntervalMs: 2_000,
+    replicaLagTimeMaxMs: 30_000,
+    autoLeaderRebalanceEnable: true,
+    leaderImbalanceCheckIntervalMs: 300_000,
   }
   for (const [name, raw] of Object.entries(entries)) {
     const value = String(raw).trim()
@@ -110,6 +125,12 @@ export function parseServerConfig(entries: Record<string, string> = {}): ServerC
       case 'group.min.session.timeout.ms': c.groupMinSessionTimeoutMs = int(name, value, 1); break
       case 'group.max.session.timeout.ms': c.groupMaxSessionTimeoutMs = int(name, value, 1); break
       case 'offsets.retention.ms': c.offsetsRetentionMs = int(name, value, 1); break
+      case 'broker.session.timeout.ms': c.brokerSessionTimeoutMs = int(name, value, 10); break
+      case 'broker.heartbeat.interval.ms': c.brokerHeartbeatIntervalMs = int(name, value, 1); break
+      case 'replica.lag.time.max.ms': c.replicaLagTimeMaxMs = int(name, value, 10); break
+      case 'auto.leader.rebalance.enable': c.autoLeaderRebalanceEnable = bool(name, value); break
+      case 'leader.imbalance.check.interval.seconds': c.leaderImbalanceCheckIntervalMs = int(name, value, 1) * 1000; break
+      case 'leader.imbalance.check.interval.ms': c.leaderImbalanceCheckIntervalMs = int(name, value, 10); break
       default: {
         const topicName = LOG_PREFIX_MAP[name]
         if (topicName) {

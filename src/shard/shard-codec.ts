@@ -1,7 +1,9 @@
 /**
  * Binary payloads of the hot-path shard ops. Layouts (big-endian):
  *
- * Produce request:  u16 topicLen | topic | i32 partition | i8 acks | u8 flags | i32 batchesLen | batches
+ * Produce request:  u16 topicLen | topic | i32 partition | i8 acks | u8 flags | i32 timeoutMs | i32 batchesLen | batches
+ * Replica append:   u16 topicLen | topic | i32 partition | f64 leaderHighWatermark | i32 batchesLen | batches
+ * Replica append result: f64 logEndOffset
  * Produce result:   f64 baseOffset | f64 lastOffset | f64 logAppendTime | f64 logStartOffset | u8 duplicate
  *
  * Fetch request:    i32 maxWaitMs | i32 minBytes | i32 maxBytes | u32 waitToken | u8 isolation | u16 count,
@@ -21,6 +23,8 @@ export interface ProduceRequestPayload {
   topic: string
   partition: number
   acks: number
+  /** How long acks=all may wait for the ISR (Kafka's produce timeout). */
+  timeoutMs: number
   batches: Buffer
 }
 
@@ -70,12 +74,13 @@ export interface FetchPartitionResult {
 
 export function encodeProduceRequest(req: ProduceRequestPayload): Buffer {
   const topicLen = Buffer.byteLength(req.topic)
-  const buf = Buffer.allocUnsafe(2 + topicLen + 4 + 1 + 1 + 4 + req.batches.length)
+  const buf = Buffer.allocUnsafe(2 + topicLen + 4 + 1 + 1 + 4 + 4 + req.batches.length)
   let p = buf.writeUInt16BE(topicLen, 0)
   p += buf.write(req.topic, p)
   p = buf.writeInt32BE(req.partition, p)
   p = buf.writeInt8(req.acks, p)
   p = buf.writeUInt8(0, p)
+  p = buf.writeInt32BE(req.timeoutMs, p)
   p = buf.writeInt32BE(req.batches.length, p)
   req.batches.copy(buf, p)
   return buf
@@ -88,9 +93,42 @@ export function decodeProduceRequest(buf: Buffer): ProduceRequestPayload {
   p += topicLen
   const partition = buf.readInt32BE(p)
   const acks = buf.readInt8(p + 4)
-  const len = buf.readInt32BE(p + 6)
-  p += 10
-  return { topic, partition, acks, batches: buf.subarray(p, p + len) }
+  const timeoutMs = buf.readInt32BE(p + 6)
+  const len = buf.readInt32BE(p + 10)
+  p += 14
+  return { topic, partition, acks, timeoutMs, batches: buf.subarray(p, p + len) }
+}
+
+/** A follower's append of batches fetched from its leader. */
+export interface ReplicaAppendPayload {
+  topic: string
+  partition: number
+  leaderHighWatermark: number
+  batches: Buffer
+}
+
+export function encodeReplicaAppend(req: ReplicaAppendPayload): Buffer {
+  const topicLen = Buffer.byteLength(req.topic)
+  const buf = Buffer.allocUnsafe(2 + topicLen + 4 + 8 + 4 + req.batches.length)
+  let p = buf.writeUInt16BE(topicLen, 0)
+  p += buf.write(req.topic, p)
+  p = buf.writeInt32BE(req.partition, p)
+  p = buf.writeDoubleBE(req.leaderHighWatermark, p)
+  p = buf.writeInt32BE(req.batches.length, p)
+  req.batches.copy(buf, p)
+  return buf
+}
+
+export function decodeReplicaAppend(buf: Buffer): ReplicaAppendPayload {
+  const topicLen = buf.readUInt16BE(0)
+  let p = 2
+  const topic = buf.toString('utf8', p, p + topicLen)
+  p += topicLen
+  const partition = buf.readInt32BE(p)
+  const leaderHighWatermark = buf.readDoubleBE(p + 4)
+  const len = buf.readInt32BE(p + 12)
+  p += 16
+  return { topic, partition, leaderHighWatermark, batches: buf.subarray(p, p + len) }
 }
 
 export function encodeProduceResult(r: ProduceResultPayload): Buffer {

@@ -17,21 +17,27 @@
  *            |                                                           |
  *            +-- responses waiting for room? --> return; the space waiter resumes the pump
  *            +-- stop requested?              --> return; the stop sequence takes over
- *            +-- handler promises in flight, or idle for `hotIdleMs`?
+ *            +-- handler promises in flight, or idle for `hotIdleMs` (default 0: always)?
  *            |      --> Atomics.waitAsync on writeIndex, return to the event loop;
  *            |          a new frame (or close) resolves it --> pump
- *            +-- otherwise ("hot", nothing async pending):
+ *            +-- otherwise ("hot", opt-in, nothing async pending):
  *                   Atomics.wait up to `idleWaitMs` (sleeps in the kernel, wakes within
  *                   microseconds of a notify), drain if woken by a frame, then
  *                   setImmediate(pump) so timers, I/O callbacks and microtasks run --------+
  * ```
  *
  * Blocking in `Atomics.wait` is only done while nothing this endpoint knows of is pending,
- * and only for `idleWaitMs`, so other work on the loop (the shard runtime's own timers,
- * fs callbacks) waits at most that long. After `hotIdleMs` without requests the endpoint goes
- * "cold": it waits with `Atomics.waitAsync` only, costing no CPU and no timer delay; the
- * next request wakes it through the event loop and makes it hot again. The lost-wake-up
- * argument for both kinds of wait is in `RingConsumer.waitForDataSync`.
+ * and only for `idleWaitMs`, so other work on the loop (the shard runtime's own timers, fs
+ * callbacks) waits at most that long; after `hotIdleMs` without requests the endpoint waits
+ * with `Atomics.waitAsync` only, costing no CPU and no timer delay.
+ *
+ * Why blocking is off by default (measured with bench/micro/ring.bench.ts, Node 20, 2-vCPU
+ * VM, one-way latency of a 64-byte frame): waitAsync only p50 4.5 µs / p90 6 µs per leg;
+ * blocking with a 1 ms timeout p50 5 / p90 14 µs (each short futex timeout arms and cancels
+ * a timer, which costs on a VM); blocking with a long timeout p50 3.9 / p90 5.3 µs. Half a
+ * microsecond does not pay for delaying the worker's timers and I/O, so blocking is an
+ * opt-in for hosts where it measures better. The lost-wake-up argument for both kinds of
+ * wait is in `RingConsumer.waitForDataSync`.
  */
 import { parentPort } from 'node:worker_threads'
 import { RecordTooLargeError, UnknownServerError, errorToWire } from '../errors.js'
@@ -51,13 +57,14 @@ export type ShardHandler = (op: number, payload: Buffer) => Uint8Array | Promise
 export interface ServeShardOptions {
   /**
    * Longest single block in `Atomics.wait` while hot and idle, in milliseconds: the most a
-   * timer or I/O callback of this worker is delayed by the endpoint. Default 1.
+   * timer or I/O callback of this worker is delayed by the endpoint. Only used when
+   * `hotIdleMs` > 0. Default 10 (short timeouts cost more per wake-up than they save).
    */
   idleWaitMs?: number
   /**
-   * How long without requests before the endpoint stops blocking and waits with
-   * `Atomics.waitAsync` only (no CPU, no timer delay, a slower first wake-up), in
-   * milliseconds. 0 means never block. Default 50.
+   * How long the endpoint keeps blocking in `Atomics.wait` between requests before it falls
+   * back to `Atomics.waitAsync` (no CPU, no timer delay), in milliseconds. Default 0: never
+   * block, always `waitAsync` (see the measurements at the top of this file).
    */
   hotIdleMs?: number
   /**
@@ -79,9 +86,9 @@ export interface ShardEndpoint {
 }
 
 /** Default of {@link ServeShardOptions.idleWaitMs}. */
-export const kDefaultIdleWaitMs = 1
-/** Default of {@link ServeShardOptions.hotIdleMs}. */
-export const kDefaultHotIdleMs = 50
+export const kDefaultIdleWaitMs = 10
+/** Default of {@link ServeShardOptions.hotIdleMs}: never block. */
+export const kDefaultHotIdleMs = 0
 
 /**
  * Starts serving a shard's rings on this worker thread with `handler`, and tells the parent
@@ -262,7 +269,12 @@ class EndpointLoop {
   readonly #flushBacklog = (): void => {
     this.#spaceWaitArmed = false
     for (;;) {
-      if (this.#stopped || this.#responses.isClosed()) return
+      if (this.#stopped) return
+      if (this.#responses.isClosed()) {
+        // The main side gave up on this shard while we waited for room: nobody will read.
+        this.stop()
+        return
+      }
       while (!this.#backlog.isEmpty() && this.#responses.writeMessage(this.#backlog.peek())) this.#backlog.shift()
       if (this.#backlog.isEmpty()) break
       const wait = this.#responses.waitForSpaceAsync(this.#backlog.peek())

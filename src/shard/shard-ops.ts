@@ -36,8 +36,14 @@ export const ShardOp = {
   Maintenance: 111,
   /** End offset of a leader epoch (OffsetForLeaderEpoch); JSON {@link EpochEndOffsetMessage}. */
   EpochEndOffset: 112,
-  /** Change the leader epoch of a replica (leadership moved); JSON {@link BecomeLeaderMessage}. */
-  BecomeLeader: 113,
+  /** Role, leader epoch and ISR of replicas changed (controller decision); JSON {@link PartitionStateChange}[]. */
+  UpdatePartitionState: 113,
+  /** Append batches fetched from the leader as a follower (binary, see shard-codec). */
+  ReplicaAppend: 114,
+  /** New high watermarks computed from the ISR's log end offsets; JSON {@link HighWatermarkUpdate}[]. */
+  UpdateHighWatermark: 115,
+  /** Cut a follower's divergent tail; JSON {@link TruncateMessage}. */
+  Truncate: 116,
 } as const
 
 /** A topic partition. */
@@ -46,10 +52,29 @@ export interface PartitionRef {
   partition: number
 }
 
-/** Payload of {@link ShardOp.OpenPartition}. */
-export interface OpenPartitionMessage extends PartitionRef {
-  configs: LogConfigEntries
+/** Role and replication state of a replica, as the controller decided it. */
+export interface ReplicaRole {
+  isLeader: boolean
   leaderEpoch: number
+  isr: number[]
+}
+
+/** Payload of {@link ShardOp.OpenPartition}. */
+export interface OpenPartitionMessage extends PartitionRef, ReplicaRole {
+  configs: LogConfigEntries
+}
+
+/** One replica's new role in {@link ShardOp.UpdatePartitionState}. */
+export interface PartitionStateChange extends PartitionRef, ReplicaRole {}
+
+/** One partition's new high watermark in {@link ShardOp.UpdateHighWatermark}. */
+export interface HighWatermarkUpdate extends PartitionRef {
+  highWatermark: number
+}
+
+/** Payload of {@link ShardOp.Truncate}. */
+export interface TruncateMessage extends PartitionRef {
+  offset: number
 }
 
 /** Payload of {@link ShardOp.UpdateConfig}. */
@@ -82,14 +107,12 @@ export interface PartitionStateResult extends PartitionRef {
   sizeBytes: number
   segments: number
   leaderEpoch: number
+  /** Latest epoch in the replica's leader-epoch-checkpoint (-1 when empty). */
+  latestEpoch: number
+  isLeader: boolean
 }
 
 /** Payload of {@link ShardOp.EpochEndOffset}. */
 export interface EpochEndOffsetMessage extends PartitionRef {
-  leaderEpoch: number
-}
-
-/** Payload of {@link ShardOp.BecomeLeader}. */
-export interface BecomeLeaderMessage extends PartitionRef {
   leaderEpoch: number
 }

@@ -6,12 +6,13 @@
 import { LogManager } from '../storage/log-manager.js'
 import { parseLogConfig, type LogConfig } from '../storage/log-config.js'
 import { cleanSegments } from '../storage/log-cleaner.js'
-import { UnknownTopicOrPartitionError, OffsetOutOfRangeError, kafkaErrorCodeOf, InvalidRequiredAcksError } from '../errors.js'
+import { UnknownTopicOrPartitionError, OffsetOutOfRangeError, kafkaErrorCodeOf, InvalidRequiredAcksError, NotLeaderOrFollowerError } from '../errors.js'
 import { PartitionReplica } from './partition-replica.js'
 import { ShardOp, type OpenPartitionMessage, type PartitionRef, type UpdateConfigMessage, type ListOffsetMessage,
-  type ListOffsetResult, type DeleteRecordsMessage, type PartitionStateResult, type EpochEndOffsetMessage, type BecomeLeaderMessage } from './shard-ops.js'
+  type ListOffsetResult, type DeleteRecordsMessage, type PartitionStateResult, type EpochEndOffsetMessage,
+  type PartitionStateChange, type HighWatermarkUpdate, type TruncateMessage } from './shard-ops.js'
 import {
-  decodeProduceRequest, encodeProduceResult, decodeFetchRequest, encodeFetchResult, encodeJson, decodeJson,
+  decodeProduceRequest, encodeProduceResult, decodeFetchRequest, decodeReplicaAppend, encodeFetchResult, encodeJson, decodeJson,
   FetchIsolation, type FetchPartitionResult, type FetchRequestPayload,
 } from './shard-codec.js'
 
@@ -61,9 +62,12 @@ export class ShardRuntime {
       case ShardOp.DeleteRecords: return encodeJson(this.deleteRecords(decodeJson<DeleteRecordsMessage>(payload)))
       case ShardOp.PartitionState: return encodeJson(decodeJson<PartitionRef[]>(payload).map((r) => this.partitionState(r)))
       case ShardOp.EpochEndOffset: return encodeJson(this.epochEndOffset(decodeJson<EpochEndOffsetMessage>(payload)))
-      case ShardOp.BecomeLeader: return this.becomeLeader(decodeJson<BecomeLeaderMessage>(payload))
+      case ShardOp.UpdatePartitionState: return this.updatePartitionState(decodeJson<PartitionStateChange[]>(payload))
+      case ShardOp.ReplicaAppend: return this.replicaAppend(payload)
+      case ShardOp.UpdateHighWatermark: return this.updateHighWatermark(decodeJson<HighWatermarkUpdate[]>(payload))
+      case ShardOp.Truncate: return this.truncate(decodeJson<TruncateMessage>(payload))
       case ShardOp.WakeFetch: this.waiting.get(payload.readUInt32BE(0))?.(); return EMPTY
-      case ShardOp.Flush: for (const r of this.replicas.values()) r.log.flush(); return EMPTY
+      case ShardOp.Flush: for (const r of this.replicas.values()) { r.log.flush(); r.checkpointHighWatermark() } return EMPTY
       case ShardOp.Maintenance: this.maintenance(); return EMPTY
       case ShardOp.Shutdown: this.shutdown(); return EMPTY
       default: throw new UnknownTopicOrPartitionError(`shard ${this.opts.shardId}: unknown op ${op}`)
@@ -82,11 +86,11 @@ export class ShardRuntime {
     const config = parseLogConfig(m.configs, this.defaults)
     if (existing) {
       existing.log.updateConfig(config)
-      if (m.leaderEpoch > existing.leaderEpoch) existing.becomeLeader(m.leaderEpoch)
+      existing.applyState(m.isLeader, m.leaderEpoch, m.isr)
       return EMPTY
     }
     const log = this.logs.getOrCreate(m.topic, m.partition, config)
-    this.replicas.set(key, new PartitionReplica(log, m.leaderEpoch))
+    this.replicas.set(key, new PartitionReplica(log, m.leaderEpoch, m.isLeader, m.isr))
     return EMPTY
   }
 
@@ -104,16 +108,37 @@ export class ShardRuntime {
     return EMPTY
   }
 
-  private becomeLeader(m: BecomeLeaderMessage): Uint8Array {
-    this.replica(m.topic, m.partition).becomeLeader(m.leaderEpoch)
+  private updatePartitionState(changes: PartitionStateChange[]): Uint8Array {
+    for (const c of changes) this.replica(c.topic, c.partition).applyState(c.isLeader, c.leaderEpoch, c.isr)
     return EMPTY
   }
 
-  private produce(payload: Buffer): Uint8Array {
+  private replicaAppend(payload: Buffer): Uint8Array {
+    const req = decodeReplicaAppend(payload)
+    const r = this.replica(req.topic, req.partition)
+    r.appendAsFollower(req.batches, req.leaderHighWatermark, Date.now())
+    const out = Buffer.allocUnsafe(8)
+    out.writeDoubleBE(r.log.logEndOffset, 0)
+    return out
+  }
+
+  private updateHighWatermark(updates: HighWatermarkUpdate[]): Uint8Array {
+    for (const u of updates) this.replicas.get(`${u.topic}\u0000${u.partition}`)?.setHighWatermark(u.highWatermark)
+    return EMPTY
+  }
+
+  private truncate(m: TruncateMessage): Uint8Array {
+    this.replica(m.topic, m.partition).truncateTo(m.offset)
+    return EMPTY
+  }
+
+  private produce(payload: Buffer): Uint8Array | Promise<Uint8Array> {
     const req = decodeProduceRequest(payload)
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${req.acks}`)
-    const result = this.replica(req.topic, req.partition).appendAsLeader(req.batches, Date.now())
-    return encodeProduceResult(result)
+    const replica = this.replica(req.topic, req.partition)
+    const result = replica.appendAsLeader(req.batches, req.acks, Date.now())
+    if (req.acks !== -1 || result.duplicate) return encodeProduceResult(result)
+    return replica.awaitCommitted(result.lastOffset, req.timeoutMs).then(() => encodeProduceResult(result))
   }
 
   /** Reads every requested partition once; returns the results and the bytes found. */
@@ -132,6 +157,7 @@ export class ShardRuntime {
       let records: Buffer = EMPTY
       let errorCode = 0
       try {
+        if (!r.isLeader) throw new NotLeaderOrFollowerError(`${p.topic}-${p.partition} is not led by this replica`)
         if (p.offset > r.log.logEndOffset || p.offset < r.log.logStartOffset) {
           throw new OffsetOutOfRangeError(`Offset ${p.offset} is out of range for ${p.topic}-${p.partition} [${r.log.logStartOffset}, ${r.log.logEndOffset}]`)
         }
@@ -190,8 +216,14 @@ export class ShardRuntime {
     })
   }
 
+  private leaderReplica(topic: string, partition: number): PartitionReplica {
+    const r = this.replica(topic, partition)
+    if (!r.isLeader) throw new NotLeaderOrFollowerError(`${topic}-${partition} is not led by this replica`)
+    return r
+  }
+
   private listOffset(m: ListOffsetMessage): ListOffsetResult {
-    const r = this.replica(m.topic, m.partition)
+    const r = this.leaderReplica(m.topic, m.partition)
     if (m.timestamp === -2) return { offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch }
     if (m.timestamp === -1) return { offset: r.highWatermark, timestamp: -1, leaderEpoch: r.leaderEpoch }
     const found = r.log.offsetForTimestamp(m.timestamp)
@@ -200,7 +232,7 @@ export class ShardRuntime {
   }
 
   private deleteRecords(m: DeleteRecordsMessage): { lowWatermark: number } {
-    const r = this.replica(m.topic, m.partition)
+    const r = this.leaderReplica(m.topic, m.partition)
     const target = m.offset === -1 ? r.highWatermark : m.offset
     if (target < 0 || target > r.highWatermark) {
       throw new OffsetOutOfRangeError(`Cannot delete records of ${m.topic}-${m.partition} before ${target}: high watermark is ${r.highWatermark}`)
@@ -219,6 +251,8 @@ export class ShardRuntime {
       sizeBytes: r.log.size,
       segments: r.log.segmentCount,
       leaderEpoch: r.leaderEpoch,
+      latestEpoch: r.epochs.latestEpoch() ?? -1,
+      isLeader: r.isLeader,
     }
   }
 

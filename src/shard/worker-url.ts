@@ -36,7 +36,7 @@ let tsxPreload: string | undefined
 
 /**
  * The `execArgv` a Worker needs to run the entry at `url`: nothing for JavaScript; for a
- * `.ts` entry, an `--import` of a one-line module that registers tsx's ESM loader inside the
+ * `.ts`/`.mts`/`.cts` entry, an `--import` of a one-line module that registers tsx's ESM loader inside the
  * new thread.
  *
  * Why not plain `--import tsx`: in Node 20, tsx registers its hooks on the main thread only,
@@ -46,7 +46,7 @@ let tsxPreload: string | undefined
  * dependency: only runs from sources need it.
  */
 export function workerExecArgv(url: URL): string[] {
-  if (!url.pathname.endsWith('.ts')) return []
+  if (!/\.[cm]?ts$/.test(url.pathname)) return []
   tsxPreload ??= `data:text/javascript,${encodeURIComponent(
     `import { register } from ${JSON.stringify(tsxEsmApiUrl())}; register();`)}`
   return ['--import', tsxPreload]

@@ -234,9 +234,10 @@ describe('shard > ring > random traffic', () => {
           consumer.drain(sink)
           flush()
         }
-        expect(got).toEqual(sent)
+        expect(got.length).toBe(sent.length)
+        expect(got.findIndex((payload, i) => !payload.equals(sent[i]!))).toBe(-1)
         expect(consumer.usedBytes()).toBe(0)
-      }), { numRuns: 200 })
+      }), { numRuns: 120 })
   })
 })
 
