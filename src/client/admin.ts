@@ -120,16 +120,17 @@ export class Admin {
     return {
       topics: names.map((name) => {
         const t = this.engine.controller.requireTopic(name)
-        const live = new Set(this.engine.brokers.filter((b) => !b.isStopped).map((b) => b.id))
+        const live = new Set(this.engine.liveBrokerIds())
         return {
           name,
           topicId: t.topicId,
+          // Leader and ISR exactly as the controller holds them, as Kafka's metadata reports them.
           partitions: t.partitions.map((p) => ({
-            partitionErrorCode: live.has(p.leader) ? 0 : 5,
+            partitionErrorCode: p.leader >= 0 ? 0 : 5,
             partitionId: p.partition,
-            leader: live.has(p.leader) ? p.leader : -1,
+            leader: p.leader,
             replicas: [...p.replicas],
-            isr: p.isr.filter((b) => live.has(b)),
+            isr: [...p.isr],
             offlineReplicas: p.replicas.filter((b) => !live.has(b)),
             leaderEpoch: p.leaderEpoch,
           })),

@@ -238,6 +238,11 @@ export class Controller {
     })
   }
 
+  /** Resolves once every change made so far has been applied to the brokers. */
+  settled(): Promise<void> {
+    return this.serial(async () => undefined)
+  }
+
   /** Closes the metadata log. */
   close(): void {
     this.log.close()

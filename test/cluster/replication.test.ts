@@ -2,7 +2,6 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
-import { Cluster } from '../../src/client/cluster.js'
 
 /** Short timeouts so failures are noticed in tests within a second or two. */
 const haConfig = {
@@ -10,10 +9,6 @@ const haConfig = {
   'broker.heartbeat.interval.ms': '100',
   'replica.lag.time.max.ms': '1000',
   'leader.imbalance.check.interval.ms': '500',
-}
-
-async function partitionMeta(cluster: Cluster, topic: string, partition = 0) {
-  return (await cluster.admin().fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions[partition]!
 }
 
 describe('cluster > replication', () => {
