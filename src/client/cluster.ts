@@ -11,6 +11,7 @@ import { Consumer, type ConsumerConfig } from './consumer.js'
 import { GroupService } from '../cluster/group-service.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
 import { InvalidConfigError } from '../errors.js'
+import { startListeners, type Listeners } from '../protocol/listeners.js'
 import type { ShardHost } from '../shard/shard-host.js'
 
 /**
@@ -56,15 +57,32 @@ export interface ClusterOptions {
   maxOpenFiles?: number
   /** Bytes of each shard ring (one for requests, one for responses). Default 8 MiB. */
   ringBytes?: number
+  /**
+   * Serve the Kafka wire protocol: `true` for loopback on free ports, or `{ host, port }`
+   * (broker i listens on port + i; port 0 picks free ports). Then `cluster.bootstrap` is
+   * the address to hand to kafkajs, kcat or any Kafka client.
+   */
+  listeners?: boolean | { host?: string; port?: number; advertisedHost?: string }
 }
 
 /** A running shardlog cluster. */
 export class Cluster {
   private readonly groups: GroupService
   private readonly clients = new Set<{ disconnect(): Promise<void> }>()
+  private listeners: Listeners | undefined
 
   private constructor(readonly engine: ClusterEngine, readonly dataDir: string) {
     this.groups = new GroupService(engine)
+  }
+
+  /** `host:port` of broker 0's Kafka listener (with the `listeners` option), for Kafka clients. */
+  get bootstrap(): string | undefined {
+    return this.listeners?.bootstrap
+  }
+
+  /** Every broker's Kafka listener address (with the `listeners` option). */
+  get listenerAddresses(): ReadonlyArray<{ brokerId: number; host: string; port: number }> {
+    return this.listeners?.addresses ?? []
   }
 
   /** Starts a cluster: every topic, record and committed offset of `dataDir` is back. */
@@ -82,7 +100,21 @@ export class Cluster {
       maxOpenFiles: options.maxOpenFiles ?? 1000,
       ringBytes: options.ringBytes,
     })
-    return new Cluster(engine, dataDir)
+    const cluster = new Cluster(engine, dataDir)
+    if (options.listeners) {
+      const l = options.listeners === true ? {} : options.listeners
+      try {
+        cluster.listeners = await startListeners(engine, () => cluster.groups.coordinator(), {
+          host: l.host ?? '127.0.0.1',
+          port: l.port ?? 0,
+          advertisedHost: l.advertisedHost,
+        })
+      } catch (err) {
+        await cluster.stop()
+        throw err
+      }
+    }
+    return cluster
   }
 
   /** An admin client. */
@@ -144,6 +176,8 @@ export class Cluster {
 
   /** Stops clients, closes every log cleanly and stops the workers. */
   async stop(): Promise<void> {
+    await this.listeners?.close()
+    this.listeners = undefined
     await Promise.all([...this.clients].map((c) => c.disconnect().catch(() => undefined)))
     this.clients.clear()
     await this.groups.close()

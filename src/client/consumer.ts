@@ -89,7 +89,7 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
 
 /** An in-process consumer. */
 export class Consumer {
-  private readonly subscriptions = new Map<string, { fromBeginning: boolean }>()
+  private readonly subscriptions = new Map<string, { fromBeginning: boolean; fromTimestamp?: number }>()
   private manual: Array<{ topic: string; partition: number }> | undefined
   private positions = new Map<string, PartitionPosition>()
   private readonly pausedSet = new Set<string>()
@@ -113,20 +113,28 @@ export class Consumer {
   /** Present for kafkajs compatibility; the in-process consumer needs no connection. */
   async connect(): Promise<void> {}
 
-  /** Subscribes to topics (names or RegExps matched against existing topics). */
-  async subscribe(args: { topics?: Array<string | RegExp>; topic?: string | RegExp; fromBeginning?: boolean }): Promise<void> {
+  /**
+   * Subscribes to topics (names or RegExps matched against existing topics). Without a
+   * committed offset, reading starts at the log start (`fromBeginning`), at the first record
+   * at or after `fromTimestamp` (ms), or at the end.
+   */
+  async subscribe(args: { topics?: Array<string | RegExp>; topic?: string | RegExp; fromBeginning?: boolean; fromTimestamp?: number }): Promise<void> {
+    if (args.fromTimestamp !== undefined && (!Number.isFinite(args.fromTimestamp) || args.fromTimestamp < 0)) {
+      throw new InvalidRequestError(`fromTimestamp must be a time in ms, got ${String(args.fromTimestamp)}`)
+    }
+    const start = { fromBeginning: !!args.fromBeginning, fromTimestamp: args.fromTimestamp }
     if (this.running) throw new InvalidRequestError('Cannot subscribe while the consumer is running')
     const list = args.topics ?? (args.topic !== undefined ? [args.topic] : [])
     if (list.length === 0) throw new InvalidRequestError('subscribe needs `topic` or `topics`')
     for (const t of list) {
       if (t instanceof RegExp) {
-        for (const info of this.engine.controller.topics.all()) if (t.test(info.name)) this.subscriptions.set(info.name, { fromBeginning: !!args.fromBeginning })
+        for (const info of this.engine.controller.topics.all()) if (t.test(info.name) && !info.internal) this.subscriptions.set(info.name, start)
       } else {
         if (!this.engine.controller.topics.has(t)) {
           if (!this.engine.config.autoCreateTopicsEnable) throw new UnknownTopicOrPartitionError(`Topic '${t}' does not exist`)
           await this.engine.autoCreate(t)
         }
-        this.subscriptions.set(t, { fromBeginning: !!args.fromBeginning })
+        this.subscriptions.set(t, start)
       }
     }
   }
@@ -187,6 +195,14 @@ export class Consumer {
   }
 
   private async resetOffset(p: PartitionPosition): Promise<void> {
+    const fromTimestamp = this.subscriptions.get(p.topic)?.fromTimestamp
+    if (fromTimestamp !== undefined && !this.config.autoOffsetReset) {
+      const found = await this.engine.listOffset(p.topic, p.partition, fromTimestamp)
+      const offset = found.offset >= 0 ? found.offset : (await this.engine.listOffset(p.topic, p.partition, -1)).offset
+      p.offset = offset
+      p.resolved = offset
+      return
+    }
     const policy = this.resetPolicy(p.topic)
     if (policy === 'none') throw new OffsetOutOfRangeError(`No committed offset for ${p.topic}-${p.partition} and autoOffsetReset is 'none'`)
     const r = await this.engine.listOffset(p.topic, p.partition, policy === 'earliest' ? -2 : -1)

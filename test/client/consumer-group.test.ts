@@ -1,4 +1,5 @@
-import { describe, it, expect } from 'vitest'
+import diagnostics from 'node:diagnostics_channel'
+import { describe, it, expect, onTestFinished } from 'vitest'
 import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
 import { Cluster } from '../../src/client/cluster.js'
 import type { Consumer } from '../../src/client/consumer.js'
@@ -140,5 +141,36 @@ describe('client > Consumer groups', () => {
     await expect(cluster.admin().setOffsets({ groupId, topic, partitions: [{ partition: 7, offset: 3 }] })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC_OR_PARTITION' })
     await cluster.admin().deleteGroups([groupId])
     await expect(cluster.admin().describeGroups(['no-such-group'])).resolves.toBeDefined()
+  })
+
+  it('a restarted static member (group.instance.id) gets its partitions back without a rebalance', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    const groupId = topicName('group')
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const start = async (instance: string) => {
+      const c = cluster.consumer({ groupId, groupInstanceId: instance, sessionTimeout: 10_000, heartbeatInterval: 100, maxWaitTimeInMs: 100 })
+      await c.subscribe({ topic, fromBeginning: true })
+      await c.run({ eachMessage: async () => undefined })
+      return c
+    }
+    const a = await start('instance-a')
+    const b = await start('instance-b')
+    await waitFor(() => a.assignment().length === 2 && b.assignment().length === 2, 15_000, 'the initial assignment')
+    const before = sortAssign(a)
+    const generation = (await cluster.admin().describeGroups([groupId])).groups[0]!
+    const rebalances: unknown[] = []
+    const onRebalance = (m: unknown): void => { if ((m as { groupId: string }).groupId === groupId) rebalances.push(m) }
+    diagnostics.subscribe('shardlog:group:rebalance', onRebalance)
+    onTestFinished(() => { diagnostics.unsubscribe('shardlog:group:rebalance', onRebalance) })
+    await a.disconnect()
+    const again = await start('instance-a')
+    await waitFor(() => again.assignment().length === 2, 15_000, 'the static member to be back')
+    expect(sortAssign(again)).toEqual(before)
+    expect(b.assignment().length).toBe(2)
+    const after = (await cluster.admin().describeGroups([groupId])).groups[0]!
+    expect(after.groupState).toBe('Stable')
+    expect(after.members.map((m) => m.groupInstanceId).sort()).toEqual(generation.members.map((m) => m.groupInstanceId).sort())
+    expect(rebalances).toEqual([])
   })
 })

@@ -149,4 +149,18 @@ describe('client > Producer and Consumer', () => {
       await second.stop()
     }
   })
+
+  it('subscribe fromTimestamp starts at the first record at or after that time', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    await cluster.producer().send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i), timestamp: 5_000 + i * 100 })) })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromTimestamp: 5_650 })
+    const got: string[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value!.toString()) } })
+    await waitFor(() => got.length === 3)
+    expect(got).toEqual(['7', '8', '9'])
+    await consumer.disconnect()
+  })
 })

@@ -40,15 +40,16 @@ export async function runDemo(opts: { dataDir: string; records: number }, out: (
     await done
     await consumer.disconnect()
     out(`read back ${seen} records in total (the log holds ${total})`)
-    for (const o of offsets) {
-      const dir = path.join(cluster.dataDir, 'broker-0', `${topic}-${o.partition}`)
-      const files = fs.readdirSync(dir).filter((f) => /\.(log|index|timeindex)$/.test(f) || f === 'leader-epoch-checkpoint')
-      out(`${dir}: ${files.join(' ')}`)
-    }
-    out(`inspect a segment: npx shardlog dump-log ${path.join(cluster.dataDir, 'broker-0', `${topic}-0`, '00000000000000000000.log')} --print-data`)
   } finally {
     await cluster.stop()
   }
+  // Listed after the clean shutdown, when every index and checkpoint file is on disk.
+  for (let p = 0; p < 3; p++) {
+    const dir = path.join(cluster.dataDir, 'broker-0', `demo-orders-${p}`)
+    const files = fs.readdirSync(dir).filter((f) => !f.startsWith('.')).sort()
+    out(`${dir}: ${files.join(' ')}`)
+  }
+  out(`inspect a segment: npx shardlog dump-log ${path.join(cluster.dataDir, 'broker-0', 'demo-orders-0', '00000000000000000000.log')} --print-data`)
 }
 
 /** The `demo` command. */
