@@ -242,7 +242,7 @@ function recoverSegments(segments: LogSegment[], recoveryPoint: number, logger: 
       if (cut > 0) logger.warn('A segment below the recovery point was corrupt and was cut; later segments are kept', { segment: segment.logPath, truncatedBytes: cut })
     }
   }
-  if (first < segments.length) {
+  if (segments.slice(first).some((s) => s.size > 0)) {
     logger.info('Recovering unflushed segments after an unclean shutdown', {
       dir, recoveryPoint, segments: segments.length - first, fromBaseOffset: segments[first]!.baseOffset,
     })

@@ -20,7 +20,7 @@
  *
  * Thread: owned by its PartitionLog on one shard thread; not thread-safe.
  */
-import { fstatSync, unlinkSync } from 'node:fs'
+import { fstatSync, unlinkSync, utimesSync } from 'node:fs'
 import { CorruptRecordError, ShardlogError, UnsupportedCompressionTypeError } from '../errors.js'
 import {
   BATCH_LENGTH, LAST_OFFSET_DELTA, LOG_OVERHEAD, MAGIC, MAX_TIMESTAMP, RECORDS_COUNT, RECORD_BATCH_OVERHEAD,
@@ -47,6 +47,12 @@ export interface LogSegmentOptions {
   now?: number
   /** Where index rebuilds are reported. */
   logger?: Logger
+  /**
+   * For {@link LogSegment.createFromBatches}: the modification time (ms) to give the new
+   * `.log`, as Kafka's cleaner keeps the newest mtime of the segments it replaces (so tombstones
+   * do not get a fresh `delete.retention.ms`).
+   */
+  lastModifiedMs?: number
 }
 
 /** The header fields of one batch found by a scan, and where it is. */
@@ -130,7 +136,7 @@ export class LogSegment {
   private firstBatchTimestamp: number | null = null
 
   private constructor(dir: string, baseOffset: number, opts: LogSegmentOptions, offsetIndex: OffsetIndex, timeIndex: TimeIndex,
-    logSize: number, lastModifiedMs: number, tailKnown: boolean) {
+    logSize: number, lastModifiedMs: number, tailKnown: boolean, logFileExists: boolean) {
     this.dir = dir
     this.baseOffset = baseOffset
     this.handles = opts.handles
@@ -139,7 +145,7 @@ export class LogSegment {
     this.indexIntervalBytes = opts.indexIntervalBytes
     this.offsetIndex = offsetIndex
     this.timeIndex = timeIndex
-    this.appender = new SegmentAppender(logFilePath(dir, baseOffset, this.suffix), opts.handles, logSize)
+    this.appender = new SegmentAppender(logFilePath(dir, baseOffset, this.suffix), opts.handles, logSize, logFileExists)
     this.createdMs = opts.now ?? Date.now()
     this.lastModified = lastModifiedMs
     this.tailKnown = tailKnown
@@ -147,15 +153,19 @@ export class LogSegment {
     this.offsetOfMaxTimestamp = baseOffset
   }
 
-  /** Creates an empty segment (existing files of the same name are emptied); it is active. Only the `.log` file is created now. */
+  /**
+   * A new empty, active segment. No file is created yet (the first append creates the `.log`,
+   * the first index entries or the seal create the indexes); stale files of the same name are removed.
+   */
   static create(dir: string, baseOffset: number, opts: LogSegmentOptions): LogSegment {
     const suffix = opts.fileSuffix ?? ''
     const logPath = logFilePath(dir, baseOffset, suffix)
-    opts.handles.fdCreate(logPath, true)
+    opts.handles.close(logPath)
+    unlinkIfExists(logPath)
     const offsetIndex = OffsetIndex.create(offsetIndexFilePath(dir, baseOffset, suffix), baseOffset, opts.maxIndexSize, opts.handles)
     const timeIndex = TimeIndex.create(timeIndexFilePath(dir, baseOffset, suffix), baseOffset, opts.maxIndexSize, opts.handles)
     const now = opts.now ?? Date.now()
-    return new LogSegment(dir, baseOffset, opts, offsetIndex, timeIndex, 0, now, true)
+    return new LogSegment(dir, baseOffset, opts, offsetIndex, timeIndex, 0, now, true, false)
   }
 
   /**
@@ -197,7 +207,7 @@ export class LogSegment {
     // An opened segment starts sealed, replacement indexes included; makeActive() or recover() decide the rest.
     offsetIndex.seal()
     timeIndex.seal()
-    const segment = new LogSegment(dir, baseOffset, opts, offsetIndex, timeIndex, logSize, stat.mtimeMs, false)
+    const segment = new LogSegment(dir, baseOffset, opts, offsetIndex, timeIndex, logSize, stat.mtimeMs, false, true)
     segment.indexProblem = problem
     return segment
   }
@@ -235,6 +245,7 @@ export class LogSegment {
       }
       if (pendingBytes > 0) segment.append(Buffer.concat(pending, pendingBytes), 0, pendingBytes, opts.now ?? Date.now())
       segment.seal()
+      if (opts.lastModifiedMs !== undefined) segment.setLastModified(opts.lastModifiedMs)
       return segment
     } catch (err) {
       segment.deleteFiles()
@@ -290,6 +301,20 @@ export class LogSegment {
   get largestTimestamp(): number {
     const max = this.maxTimestampSoFar
     return max >= 0 ? max : this.lastModified
+  }
+
+  /** Sets the modification time (ms), on the `.log` file too once it exists. */
+  setLastModified(ms: number): void {
+    this.lastModified = ms
+    if (this.appender.fileExists) utimesSync(this.logPath, new Date(), new Date(ms))
+  }
+
+  /** Creates the files of an empty segment that must exist on disk (so a reload finds it). */
+  materialize(): void {
+    this.appender.materialize()
+    this.offsetIndex.materialize()
+    this.timeIndex.materialize()
+    this.setLastModified(this.lastModified)
   }
 
   /** True while the indexes are in memory and the segment takes appends. */
@@ -485,7 +510,7 @@ export class LogSegment {
     this.offsetIndex.makeMutable()
     this.timeIndex.makeMutable()
     this.resetTailState()
-    const fileSize = fstatSync(this.handles.fd(this.logPath)).size
+    const fileSize = this.appender.fileExists ? fstatSync(this.handles.fd(this.logPath)).size : 0
     let pos = 0
     let problem: string | undefined
     scan: while (pos < fileSize) {

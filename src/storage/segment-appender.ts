@@ -5,6 +5,9 @@
  * stat, no open (the descriptor comes from the {@link FileHandleCache}), no copy of the data
  * kept in JS.
  *
+ * The file is created by the first append (an empty segment has no `.log` file yet), so an
+ * idle partition costs a directory and nothing else.
+ *
  * Lifecycle: created by its LogSegment; `rename` follows the segment's temp suffixes.
  * Thread: one shard thread; one append at a time (all calls are synchronous).
  */
@@ -18,12 +21,22 @@ export class SegmentAppender {
   private readonly handles: FileHandleCache
   private end: number
   private unsynced = false
+  private exists: boolean
 
-  /** @param position where the next append goes (the size of the valid data). */
-  constructor(path: string, handles: FileHandleCache, position: number) {
+  /**
+   * @param position where the next append goes (the size of the valid data).
+   * @param fileExists false for a new segment whose file the first append creates.
+   */
+  constructor(path: string, handles: FileHandleCache, position: number, fileExists = true) {
     this.filePath = path
     this.handles = handles
     this.end = position
+    this.exists = fileExists
+  }
+
+  /** False until the first append of a new segment creates the file. */
+  get fileExists(): boolean {
+    return this.exists
   }
 
   /** Current path of the file. */
@@ -48,6 +61,10 @@ export class SegmentAppender {
    */
   append(buf: Buffer, start = 0, end = buf.length): number {
     const at = this.end
+    if (!this.exists) {
+      this.handles.fdCreate(this.filePath, true)
+      this.exists = true
+    }
     try {
       writeFully(this.handles, this.filePath, buf, start, end - start, at)
     } catch (err) {
@@ -63,8 +80,17 @@ export class SegmentAppender {
     return at
   }
 
+  /** Creates the file now if the first append has not (an empty segment that must exist on disk). */
+  materialize(): void {
+    if (this.exists) return
+    this.handles.fdCreate(this.filePath, true)
+    this.exists = true
+    this.unsynced = true
+  }
+
   /** Cuts the file to `position` bytes (truncation, recovery of a torn tail). */
   truncateTo(position: number): void {
+    if (!this.exists) return
     ftruncateSync(this.handles.fd(this.filePath), position)
     this.end = position
     this.unsynced = true
@@ -80,7 +106,7 @@ export class SegmentAppender {
   /** Renames the file, closing its cached descriptor first. */
   renameTo(newPath: string): void {
     this.handles.close(this.filePath)
-    renameSync(this.filePath, newPath)
+    if (this.exists) renameSync(this.filePath, newPath)
     this.filePath = newPath
   }
 }

@@ -2,7 +2,6 @@ import { closeSync, openSync, readFileSync, readdirSync, statSync, writeSync } f
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isBatchCrcValid, readBatchHeader, TIMESTAMP_TYPE_MASK } from '../../src/records/batch-header.js'
-import { decodeRecordBatchesSync } from '../../src/records/record-batch.js'
 import { RECOVERY_POINT_CHECKPOINT_FILE } from '../../src/storage/file-names.js'
 import { PartitionLog } from '../../src/storage/partition-log.js'
 import { batchRangesOf, logBuilder, partitionDir, recordBatch, recordingLogger, recordsOf, testConfig } from '../helpers/log-builder.js'
@@ -102,6 +101,16 @@ describe('storage > PartitionLog > append validation', () => {
       expect(request.equals(before)).toBe(true) // not even the valid batch was touched
     })
   }
+
+  it('skips only the CRC check when the caller says it verified the CRCs, and still never serves a bad batch', () => {
+    const log = openLog()
+    const bad = recordBatch(3)
+    bad[bad.length - 1] ^= 0xff
+    expect(log.append(bad, { assignOffsets: true, crcVerified: true }).lastOffset).toBe(2)
+    expect(() => log.read(0, 1000)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
+    const short = recordBatch(3).subarray(0, 50)
+    expect(() => log.append(short, { assignOffsets: true, crcVerified: true })).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
+  })
 
   it('refuses an empty append', () => {
     const log = openLog()
