@@ -271,7 +271,8 @@ export class Producer {
     const maxDelay = this.config.retry?.maxRetryTime ?? 30_000
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.engine.produce(q.topic, q.partition, acks, encoded, this.config.timeout ?? 30_000)
+        // The batch was encoded (and its CRC computed) just above: the shard need not check it again.
+        return await this.engine.produce(q.topic, q.partition, acks, encoded, this.config.timeout ?? 30_000, true)
       } catch (err) {
         if (attempt >= retries || !isShardlogError(err) || !err.retriable || this.engine.isStopped) throw err
         await new Promise((r) => setTimeout(r, delay * (0.8 + Math.random() * 0.4)))

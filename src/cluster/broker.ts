@@ -155,8 +155,8 @@ export class Broker {
   }
 
   /** Appends batches to a partition as its leader; acks=-1 waits for the ISR up to `timeoutMs`. */
-  async produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000): Promise<ProduceResultPayload> {
-    const res = await this.call(topic, partition, ShardOp.Produce, encodeProduceRequest({ topic, partition, acks, timeoutMs, batches }))
+  async produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000, crcVerified = false): Promise<ProduceResultPayload> {
+    const res = await this.call(topic, partition, ShardOp.Produce, encodeProduceRequest({ topic, partition, acks, timeoutMs, crcVerified, batches }))
     return decodeProduceResult(res)
   }
 

@@ -310,9 +310,12 @@ export class ClusterEngine {
     return this.leaderOf(topic, partition).shardOf(topic, partition)
   }
 
-  /** Appends one partition's batches at its leader; acks=-1 waits for the ISR up to `timeoutMs`. */
-  produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000): Promise<ProduceResultPayload> {
-    return this.leaderOf(topic, partition).produce(topic, partition, acks, batches, timeoutMs)
+  /**
+   * Appends one partition's batches at its leader; acks=-1 waits for the ISR up to
+   * `timeoutMs`. `crcVerified` is for batches this process just encoded (see shard-codec).
+   */
+  produce(topic: string, partition: number, acks: number, batches: Buffer, timeoutMs = 30_000, crcVerified = false): Promise<ProduceResultPayload> {
+    return this.leaderOf(topic, partition).produce(topic, partition, acks, batches, timeoutMs, crcVerified)
   }
 
   /** Fetches from leaders with long polling across shards and brokers. */

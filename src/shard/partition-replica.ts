@@ -129,7 +129,7 @@ export class PartitionReplica {
    * acks=all, checks idempotent sequences (a retried batch returns its original offsets
    * instead of being appended twice), stamps the leader epoch, assigns offsets.
    */
-  appendAsLeader(batches: Buffer, acks: number, now: number): ProduceResultPayload {
+  appendAsLeader(batches: Buffer, acks: number, now: number, crcVerified = false): ProduceResultPayload {
     if (!this.isLeader) throw new NotLeaderOrFollowerError(`This replica of ${this.log.topic}-${this.log.partition} is not the leader`)
     if (batches.length < RECORD_BATCH_OVERHEAD) throw new CorruptRecordError(`Produce request holds ${batches.length} bytes, less than one batch header`)
     if (acks === -1 && this.isr.length < this.log.config.minInsyncReplicas) {
@@ -150,7 +150,7 @@ export class PartitionReplica {
     if (check.kind === 'duplicate') {
       return { baseOffset: check.firstOffset, lastOffset: check.lastOffset, logAppendTime: -1, logStartOffset: this.log.logStartOffset, duplicate: true }
     }
-    const result = this.log.append(batches, { assignOffsets: true, leaderEpoch: this.leaderEpoch, now })
+    const result = this.log.append(batches, { assignOffsets: true, leaderEpoch: this.leaderEpoch, now, crcVerified })
     if (idempotent) {
       this.producers.update({
         producerId: header.producerId,

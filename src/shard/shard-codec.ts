@@ -25,6 +25,11 @@ export interface ProduceRequestPayload {
   acks: number
   /** How long acks=all may wait for the ISR (Kafka's produce timeout). */
   timeoutMs: number
+  /**
+   * The batches were encoded in this process by shardlog's own encoder, which computed their
+   * CRCs a moment ago: the shard may skip re-checking them. Never set for bytes from a socket.
+   */
+  crcVerified?: boolean
   batches: Buffer
 }
 
@@ -79,7 +84,7 @@ export function encodeProduceRequest(req: ProduceRequestPayload): Buffer {
   p += buf.write(req.topic, p)
   p = buf.writeInt32BE(req.partition, p)
   p = buf.writeInt8(req.acks, p)
-  p = buf.writeUInt8(0, p)
+  p = buf.writeUInt8(req.crcVerified ? 1 : 0, p)
   p = buf.writeInt32BE(req.timeoutMs, p)
   p = buf.writeInt32BE(req.batches.length, p)
   req.batches.copy(buf, p)
@@ -93,10 +98,11 @@ export function decodeProduceRequest(buf: Buffer): ProduceRequestPayload {
   p += topicLen
   const partition = buf.readInt32BE(p)
   const acks = buf.readInt8(p + 4)
+  const crcVerified = (buf.readUInt8(p + 5) & 1) === 1
   const timeoutMs = buf.readInt32BE(p + 6)
   const len = buf.readInt32BE(p + 10)
   p += 14
-  return { topic, partition, acks, timeoutMs, batches: buf.subarray(p, p + len) }
+  return { topic, partition, acks, timeoutMs, crcVerified, batches: buf.subarray(p, p + len) }
 }
 
 /** A follower's append of batches fetched from its leader. */

@@ -136,7 +136,7 @@ export class ShardRuntime {
     const req = decodeProduceRequest(payload)
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${req.acks}`)
     const replica = this.replica(req.topic, req.partition)
-    const result = replica.appendAsLeader(req.batches, req.acks, Date.now())
+    const result = replica.appendAsLeader(req.batches, req.acks, Date.now(), req.crcVerified === true)
     if (req.acks !== -1 || result.duplicate) return encodeProduceResult(result)
     return replica.awaitCommitted(result.lastOffset, req.timeoutMs).then(() => encodeProduceResult(result))
   }
