@@ -4,6 +4,7 @@
 import { Command } from 'commander'
 import { demoCommand } from './commands/demo.js'
 import { dumpLogCommand } from './commands/dump-log.js'
+import { serverCommand } from './commands/server.js'
 
 /** Builds the command tree. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .description('A Kafka-compatible streaming log engine for Node.js')
     .version('0.1.0')
   program.addCommand(demoCommand())
+  program.addCommand(serverCommand())
   program.addCommand(dumpLogCommand())
   return program
 }

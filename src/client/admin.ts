@@ -7,7 +7,7 @@ import type { ClusterEngine } from '../cluster/cluster-engine.js'
 import type { GroupCoordinator, DescribedGroup, ListedGroup } from '../group/group-coordinator.js'
 import { throwIfError } from '../group/group-coordinator.js'
 import { describeGroupLag, type GroupLag } from '../group/lag.js'
-import { describeLogConfig } from '../storage/log-config.js'
+import { describeLogConfig, parseLogConfig } from '../storage/log-config.js'
 import {
   InvalidRequestError, UnknownTopicOrPartitionError, InvalidConfigError, isShardlogError, ShardlogError,
 } from '../errors.js'
@@ -174,7 +174,7 @@ export class Admin {
         try {
           if (r.type !== ConfigResourceTypes.TOPIC) throw new InvalidRequestError(`Only TOPIC config resources are supported, got type ${r.type}`)
           this.engine.controller.requireTopic(r.name)
-          const entries = describeLogConfig(this.engine.controller.topics.configsOf(r.name), this.engine.config.logDefaults)
+          const entries = describeLogConfig(this.engine.controller.topics.configsOf(r.name), parseLogConfig(this.engine.config.logDefaults))
             .filter((e) => !r.configNames || r.configNames.length === 0 || r.configNames.includes(e.name))
             .map((e) => ({
               configName: e.name, configValue: e.value, isDefault: e.isDefault,
