@@ -5,6 +5,12 @@ import { Command } from 'commander'
 import { demoCommand } from './commands/demo.js'
 import { dumpLogCommand } from './commands/dump-log.js'
 import { serverCommand } from './commands/server.js'
+import { topicsCommand } from './commands/topics.js'
+import { produceCommand } from './commands/console-producer.js'
+import { consumeCommand } from './commands/console-consumer.js'
+import { groupsCommand } from './commands/consumer-groups.js'
+import { perfCommand } from './commands/perf.js'
+import { createPerfTarget } from '../perf/targets/index.js'
 
 /** Builds the command tree. */
 export function buildProgram(): Command {
@@ -13,6 +19,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
   program.addCommand(demoCommand())
   program.addCommand(serverCommand())
+  program.addCommand(topicsCommand())
+  program.addCommand(produceCommand())
+  program.addCommand(consumeCommand())
+  program.addCommand(groupsCommand())
+  program.addCommand(perfCommand(createPerfTarget))
   program.addCommand(dumpLogCommand())
   return program
 }
