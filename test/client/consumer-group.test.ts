@@ -86,17 +86,19 @@ describe('client > Consumer groups', () => {
     const consumer = cluster.consumer({ groupId, ...fast })
     await consumer.subscribe({ topic, fromBeginning: true })
     let n = 0
+    let committed = false
     await consumer.run({
       autoCommit: false,
       eachMessage: async ({ message, pause }) => {
         n++
         if (n === 4) {
-          await consumer.commitOffsets([{ topic, partition: 0, offset: String(Number(message.offset) + 1) }])
           pause()
+          await consumer.commitOffsets([{ topic, partition: 0, offset: String(Number(message.offset) + 1) }])
+          committed = true
         }
       },
     })
-    await waitFor(() => n >= 4)
+    await waitFor(() => committed)
     const lag = await cluster.admin().lag(groupId)
     expect(lag.partitions).toEqual([expect.objectContaining({ topic, partition: 0, currentOffset: 4, logEndOffset: 5, lag: 1 })])
     expect(lag.totalLag).toBe(1)
