@@ -171,14 +171,28 @@ interface BatchPlan {
  * Throws {@link InvalidRecordError} for a timestamp that is not a safe integer or offsets that
  * do not increase, {@link RecordTooLargeError} beyond a 2 GiB batch.
  */
-export async function encodeRecordBatch(records: ReadonlyArray<RecordInput>, opts: EncodeBatchOptions = {}): Promise<Buffer> {
+export function encodeRecordBatch(records: ReadonlyArray<RecordInput>, opts: EncodeBatchOptions = {}): Promise<Buffer> {
+  return encodeRecordBatchUsing(compress, records, opts)
+}
+
+/**
+ * Compresses the records block of a batch being encoded: `compress` of compression/index.ts,
+ * or a stand-in that runs it elsewhere (the codec pool). `block` belongs to the encoder and is
+ * not touched after the call, so the compressor may keep it or transfer it to another thread.
+ */
+export type BlockCompressor = (type: CompressionType, block: Buffer) => Promise<Buffer>
+
+/** {@link encodeRecordBatch} with the records block compressed by `compressBlock` (not called for codec none). */
+export async function encodeRecordBatchUsing(
+  compressBlock: BlockCompressor, records: ReadonlyArray<RecordInput>, opts: EncodeBatchOptions = {},
+): Promise<Buffer> {
   const type = opts.compression ?? 'none'
   const plan = planBatch(records, opts, type)
   if (type === 'none') return encodeUncompressed(records, plan, opts)
   // Sizing and writing are synchronous; the scratch arrays are free again before the await.
   const body = Buffer.allocUnsafe(plan.recordsSize)
   writeRecords(body, 0, records, plan)
-  return frameCompressed(await compress(type, body), records.length, plan, opts)
+  return frameCompressed(await compressBlock(type, body), records.length, plan, opts)
 }
 
 /**
@@ -444,13 +458,30 @@ function writeHeaders(buf: Buffer, headers: NonNullable<RecordInput['headers']>,
  * Decodes the batch at `pos`: checks length, magic and CRC, decompresses, parses every record.
  * Throws {@link CorruptRecordError} on any malformed input.
  */
-export async function decodeRecordBatch(buf: Buffer, pos = 0): Promise<DecodedBatch> {
+export function decodeRecordBatch(buf: Buffer, pos = 0): Promise<DecodedBatch> {
+  return decodeRecordBatchUsing(decompress, buf, pos)
+}
+
+/**
+ * Decompresses the records block of a batch being decoded: `decompress` of
+ * compression/index.ts, or a stand-in that runs it elsewhere (the codec pool). `block` is a
+ * view into the caller's buffer: read it, never keep, change or transfer it. Failures must be
+ * {@link CorruptRecordError}s, as `decompress` throws them.
+ */
+export type BlockDecompressor = (type: CompressionType, block: Buffer) => Promise<Buffer>
+
+/**
+ * {@link decodeRecordBatch} with the records block decompressed by `decompressBlock`, which is
+ * called only after the batch passed its length, magic and CRC checks, and not for an empty
+ * or uncompressed batch.
+ */
+export async function decodeRecordBatchUsing(decompressBlock: BlockDecompressor, buf: Buffer, pos = 0): Promise<DecodedBatch> {
   const checked = checkBatch(buf, pos)
   const { header, compression } = checked
   if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end)
   // Kafka's DefaultRecordBatch does not open the compressed stream of an empty batch.
   if (header.recordsCount === 0) return assemble(checked, buf, 0, 0)
-  const data = await decompress(compression, buf.subarray(pos + RECORD_BATCH_OVERHEAD, checked.end))
+  const data = await decompressBlock(compression, buf.subarray(pos + RECORD_BATCH_OVERHEAD, checked.end))
   return assemble(checked, data, 0, data.length)
 }
 
