@@ -6,7 +6,8 @@
  * topics. Fetches long-poll the shards, so a tailing consumer wakes as soon as a record
  * is appended. Lives on the caller's (main) thread.
  */
-import { decodeRecordBatches, type DecodedBatch } from '../records/record-batch.js'
+import { iterateBatches, type DecodedBatch } from '../records/record-batch.js'
+import { decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
 import { FetchIsolation } from '../shard/shard-codec.js'
 import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
@@ -86,6 +87,9 @@ interface PartitionPosition {
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+/** Shared by every record without headers, so the hot path allocates nothing for them. */
+const NO_HEADERS: { [key: string]: Buffer | null } = Object.freeze({}) as { [key: string]: Buffer | null }
 
 /** An in-process consumer. */
 export class Consumer {
@@ -282,7 +286,9 @@ export class Consumer {
           if (r.errorCode !== 0) throw errorFromCode(r.errorCode, `Fetch from ${r.topic}-${r.partition} failed`)
           pos.highWatermark = r.highWatermark
           if (r.records.length === 0) continue
-          const batches = await decodeRecordBatches(r.records)
+          const batches: DecodedBatch[] = []
+          // Large gzip/snappy batches are decompressed on the codec pool, off this thread.
+          for (const { pos } of iterateBatches(r.records)) batches.push(await decodeBatchMaybeOffloaded(r.records, pos))
           await this.deliver(pos, batches)
         }
         await this.maybeAutoCommit()
@@ -312,8 +318,11 @@ export class Consumer {
       if (b.isControl) continue
       for (const rec of b.records) {
         if (rec.offset < startOffset) continue
-        const headers: { [key: string]: Buffer | null } = {}
-        for (const h of rec.headers) headers[h.key] = h.value
+        let headers = NO_HEADERS
+        if (rec.headers.length > 0) {
+          headers = {}
+          for (const h of rec.headers) headers[h.key] = h.value
+        }
         messages.push({
           key: rec.key, value: rec.value, timestamp: String(rec.timestamp), offset: String(rec.offset), headers,
           attributes: b.header.attributes, size: (rec.key?.length ?? 0) + (rec.value?.length ?? 0),

@@ -5,7 +5,8 @@
  * RecordBatch v2 (encoded once, compressed once) and handed to the partition's shard.
  * Lives on the caller's (main) thread.
  */
-import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js'
+import type { RecordInput } from '../records/record-batch.js'
+import { encodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import type { CompressionType } from '../records/compression/index.js'
 import { defaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
@@ -40,14 +41,16 @@ export interface ProducerConfig {
   timeout?: number
 }
 
-interface PendingRecord {
-  input: RecordInput
-  size: number
+/** One send's records for one partition, with their estimated sizes. */
+interface PartitionRecords {
+  records: RecordInput[]
+  sizes: number[]
+  bytes: number
 }
 
 /** Records waiting for one partition, and who waits for them. */
 interface OpenBatch {
-  records: PendingRecord[]
+  records: RecordInput[]
   bytes: number
   acks: number
   compression: CompressionType
@@ -130,28 +133,39 @@ export class Producer {
         await this.engine.autoCreate(topic)
       }
       const partitionCount = this.engine.controller.topics.partitionCount(topic)!
-      const byPartition = new Map<number, PendingRecord[]>()
+      const byPartition = new Map<number, PartitionRecords>()
       for (const m of messages) {
         if (m === null || typeof m !== 'object') throw new InvalidRequestError('Each message must be an object with a value')
-        const key = m.key === undefined || m.key === null ? null : typeof m.key === 'string' ? Buffer.from(m.key) : m.key
+        const { key, value } = m
+        if (value !== null && value !== undefined && typeof value !== 'string' && !Buffer.isBuffer(value)) {
+          throw new InvalidRequestError(`A message value must be a Buffer, a string or null, got ${typeof value}`)
+        }
         let partition = m.partition
         if (partition === undefined || partition === null) {
-          partition = this.partitioner.partition({ topic, partitionCount, key })
+          const keyBytes = key === undefined || key === null ? null : typeof key === 'string' ? Buffer.from(key) : key
+          partition = this.partitioner.partition({ topic, partitionCount, key: keyBytes })
         } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
           throw new UnknownTopicOrPartitionError(`Partition ${String(partition)} of topic '${topic}' does not exist (it has ${partitionCount})`)
         }
-        const value = m.value === undefined || m.value === null ? null : typeof m.value === 'string' ? Buffer.from(m.value) : m.value
-        const timestamp = m.timestamp === undefined ? undefined : Number(m.timestamp)
-        if (timestamp !== undefined && !Number.isFinite(timestamp)) throw new InvalidRequestError(`Invalid timestamp ${String(m.timestamp)}`)
-        let size = RECORD_OVERHEAD + (key?.length ?? 0) + (value?.length ?? 0)
-        if (m.headers) for (const [k, v] of Object.entries(m.headers)) size += k.length + (v ? v.length : 0) + 4
-        let list = byPartition.get(partition)
-        if (!list) byPartition.set(partition, (list = []))
-        list.push({ input: { key, value, headers: m.headers, timestamp }, size })
+        // A message is already a RecordInput unless its timestamp is a string (kafkajs allows
+        // that): no per-record copy on the hot path.
+        let input: RecordInput = m as RecordInput
+        if (m.timestamp !== undefined) {
+          const timestamp = typeof m.timestamp === 'number' ? m.timestamp : Number(m.timestamp)
+          if (!Number.isFinite(timestamp)) throw new InvalidRequestError(`Invalid timestamp ${String(m.timestamp)}`)
+          if (typeof m.timestamp !== 'number') input = { ...m, timestamp }
+        }
+        let size = RECORD_OVERHEAD + (key ? key.length : 0) + (value ? value.length : 0)
+        if (m.headers) for (const k in m.headers) size += k.length + (m.headers[k]?.length ?? 0) + 4
+        let group = byPartition.get(partition)
+        if (!group) byPartition.set(partition, (group = { records: [], sizes: [], bytes: 0 }))
+        group.records.push(input)
+        group.sizes.push(size)
+        group.bytes += size
       }
-      for (const [partition, records] of byPartition) {
-        for (const r of records) await this.reserve(r.size)
-        waits.push(this.enqueue(topic, partition, records, acks, compression))
+      for (const [partition, group] of byPartition) {
+        await this.reserve(group.bytes)
+        waits.push(this.enqueue(topic, partition, group, acks, compression))
       }
     }
     return Promise.all(waits)
@@ -170,44 +184,52 @@ export class Producer {
     while (this.roomWaiters.length > 0 && this.buffered < this.bufferMemory) this.roomWaiters.shift()!()
   }
 
-  private enqueue(topic: string, partition: number, records: PendingRecord[], acks: number, compression: CompressionType): Promise<RecordMetadata> {
+  /**
+   * Adds one send's records for a partition to its open batch, sealing a batch whenever it
+   * reaches `batchSize` (so no batch outgrows it by more than one record) and opening the
+   * next. Resolves when every batch holding these records is acknowledged, with the offset
+   * of the first of them.
+   */
+  private enqueue(topic: string, partition: number, group: PartitionRecords, acks: number, compression: CompressionType): Promise<RecordMetadata> {
+    const { records, sizes } = group
     const key = `${topic}\u0000${partition}`
     let q = this.queues.get(key)
     if (!q) this.queues.set(key, (q = { topic, partition, open: undefined, inFlight: 0, ready: [], sequence: 0 }))
     const queue = q
-    let open = queue.open
-    if (open && (open.acks !== acks || open.compression !== compression)) {
-      this.seal(queue)
-      open = undefined
+    if (queue.open && (queue.open.acks !== acks || queue.open.compression !== compression)) this.seal(queue)
+    const parts: Array<Promise<{ baseOffset: number; logAppendTime: number; logStartOffset: number }>> = []
+    let i = 0
+    while (i < records.length) {
+      let batch = queue.open
+      if (!batch) {
+        batch = { records: [], bytes: 0, acks, compression, timer: undefined, waiters: [] }
+        queue.open = batch
+      }
+      const index = batch.records.length
+      while (i < records.length && (batch.records.length === 0 || batch.bytes < this.batchSize)) {
+        batch.records.push(records[i]!)
+        batch.bytes += sizes[i]!
+        i++
+      }
+      const target = batch
+      parts.push(new Promise((resolve, reject) => {
+        target.waiters.push({
+          index,
+          resolve: (r) => resolve({ baseOffset: r.baseOffset < 0 ? -1 : r.baseOffset + index, logAppendTime: r.logAppendTime, logStartOffset: r.logStartOffset }),
+          reject,
+        })
+      }))
+      if (batch.bytes >= this.batchSize) {
+        this.seal(queue)
+      } else if (!batch.timer) {
+        // lingerMs 0 still gathers every send of the current tick into one batch.
+        batch.timer = this.lingerMs > 0 ? setTimeout(() => this.seal(queue), this.lingerMs) : setImmediate(() => this.seal(queue)) as unknown as NodeJS.Timeout
+      }
     }
-    if (!open) {
-      open = { records: [], bytes: 0, acks, compression, timer: undefined, waiters: [] }
-      queue.open = open
-    }
-    const batch = open
-    const index = batch.records.length
-    for (const r of records) {
-      batch.records.push(r)
-      batch.bytes += r.size
-    }
-    const done = new Promise<RecordMetadata>((resolve, reject) => {
-      batch.waiters.push({
-        index,
-        resolve: (r) => resolve({
-          topicName: topic, partition, errorCode: 0,
-          baseOffset: String(r.baseOffset < 0 ? -1 : r.baseOffset + index),
-          logAppendTime: String(r.logAppendTime), logStartOffset: String(r.logStartOffset),
-        }),
-        reject,
-      })
-    })
-    if (batch.bytes >= this.batchSize) {
-      this.seal(queue)
-    } else if (!batch.timer) {
-      // lingerMs 0 still gathers every send of the current tick into one batch.
-      batch.timer = this.lingerMs > 0 ? setTimeout(() => this.seal(queue), this.lingerMs) : setImmediate(() => this.seal(queue)) as unknown as NodeJS.Timeout
-    }
-    return done
+    return Promise.all(parts).then(([first]) => ({
+      topicName: topic, partition, errorCode: 0,
+      baseOffset: String(first!.baseOffset), logAppendTime: String(first!.logAppendTime), logStartOffset: String(first!.logStartOffset),
+    }))
   }
 
   /** Closes the partition's open batch and sends it when an in-flight slot is free. */
@@ -241,7 +263,8 @@ export class Producer {
   private async sendBatchOf(q: PartitionQueue, batch: OpenBatch, sequence: number): Promise<void> {
     const bytes = batch.bytes
     try {
-      const encoded = await encodeRecordBatch(batch.records.map((r) => r.input), {
+      // Large gzip/snappy/lz4 batches are compressed on the codec pool, off this thread.
+      const encoded = await encodeBatchMaybeOffloaded(batch.records, {
         compression: batch.compression,
         producerId: this.producerId,
         producerEpoch: this.producerEpoch,
