@@ -163,4 +163,20 @@ describe('client > Producer and Consumer', () => {
     expect(got).toEqual(['7', '8', '9'])
     await consumer.disconnect()
   })
+
+  it('splits a large send into batches of batchSize and applies back-pressure with a small bufferMemory', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    // 10,000 x 200 B = 2 MB in one send: more than max.message.bytes (1 MiB) unless it is split.
+    const producer = cluster.producer({ batchSize: 16_384, bufferMemory: 64 * 1024 })
+    const value = Buffer.alloc(200, 'v')
+    const sends = Array.from({ length: 5 }, () => producer.send({ topic, messages: Array.from({ length: 2_000 }, () => ({ value })) }))
+    const results = await Promise.all(sends)
+    expect(results.map((r) => Number(r[0]!.baseOffset)).sort((a, b) => a - b)).toEqual([0, 2000, 4000, 6000, 8000])
+    const [offsets] = await cluster.admin().fetchTopicOffsets(topic)
+    expect(offsets!.high).toBe('10000')
+    const [big] = await producer.send({ topic, messages: Array.from({ length: 10_000 }, () => ({ value })) })
+    expect(big!.baseOffset).toBe('10000')
+  })
 })
