@@ -9,3 +9,7 @@ export { Consumer, type ConsumerConfig, type ConsumerRunConfig, type EachMessage
 export { Partitioners, murmur2, type Partitioner, type PartitionerArgs } from './client/partitioners.js'
 export type { Message, RecordMetadata, ProducerRecord, KafkaMessage, Batch, TopicPartitionOffset, IHeaders, CompressionType } from './client/types.js'
 export * from './errors.js'
+export { runLoadTest } from './perf/run-load-test.js'
+export type { LoadTestOptions, LoadTestResult } from './perf/run-load-test.js'
+export type { PerfTarget, PerfProducer, PerfConsumer } from './perf/target.js'
+export { embeddedTarget, wireTarget } from './perf/targets/index.js'
