@@ -11,12 +11,12 @@
  * It is checkpointed (Kafka's replication-offset-checkpoint, per partition here) so a
  * restarted leader does not expose records that were never committed.
  */
-import fs from 'node:fs'
 import path from 'node:path'
 import type { PartitionLog } from '../storage/partition-log.js'
 import { LeaderEpochFileCache } from '../storage/leader-epoch-file-cache.js'
 import { ProducerStateManager } from '../storage/producer-state-manager.js'
 import { validateCompactedBatch } from '../storage/log-cleaner.js'
+import { readOffsetCheckpoint, writeOffsetCheckpoint } from '../storage/log-loader.js'
 import { readBatchHeader, TRANSACTIONAL_FLAG_MASK, RECORD_BATCH_OVERHEAD, batchSizeAt, type BatchHeader } from '../records/batch-header.js'
 import { CorruptRecordError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError, NotEnoughReplicasAfterAppendError } from '../errors.js'
 import type { ProduceResultPayload } from './shard-codec.js'
@@ -24,7 +24,8 @@ import type { ProduceResultPayload } from './shard-codec.js'
 /** Wakes a waiting fetch when records arrive or the high watermark moves. */
 export type AppendListener = () => void
 
-const HW_CHECKPOINT = 'high-watermark-checkpoint'
+/** Kafka keeps one replication-offset-checkpoint per log dir; shards share a dir here, so one per partition. */
+const HW_CHECKPOINT = 'replication-offset-checkpoint'
 
 /** A partition replica on a shard thread. */
 export class PartitionReplica {
@@ -53,21 +54,17 @@ export class PartitionReplica {
   }
 
   private readHwCheckpoint(): number {
-    try {
-      const v = Number(fs.readFileSync(path.join(this.log.dir, HW_CHECKPOINT), 'utf8').trim())
-      return Number.isSafeInteger(v) && v >= 0 ? v : 0
-    } catch {
-      // No checkpoint yet (new partition): the high watermark starts at 0 and catches up.
-      return 0
-    }
+    // No checkpoint yet (a new partition): the high watermark starts at 0 and catches up.
+    return readOffsetCheckpoint(path.join(this.log.dir, HW_CHECKPOINT)) ?? 0
   }
 
-  /** Writes the high watermark checkpoint if it moved (called on flush and close). */
+  /**
+   * Writes the high watermark checkpoint if it moved (on flush and close). Not fsynced: an
+   * older value only delays what consumers see after a crash, it never exposes more.
+   */
   checkpointHighWatermark(): void {
     if (this.hw === this.checkpointedHw) return
-    const file = path.join(this.log.dir, HW_CHECKPOINT)
-    fs.writeFileSync(`${file}.tmp`, `${this.hw}\n`)
-    fs.renameSync(`${file}.tmp`, file)
+    writeOffsetCheckpoint(path.join(this.log.dir, HW_CHECKPOINT), this.log.topic, this.log.partition, this.hw, false)
     this.checkpointedHw = this.hw
   }
 

@@ -29,9 +29,10 @@
  * Lifecycle and threading: owned by the partition log of one replica, on the shard thread that
  * owns that replica. Not thread-safe; all calls are synchronous.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { existsSync, readFileSync } from 'node:fs'
+
 import { KafkaStorageError } from '../errors.js'
+import { writeFileAtomicSync } from './atomic-file.js'
 
 /** Kafka's `LeaderEpochCheckpointFile.LEADER_EPOCH_CHECKPOINT_FILENAME`. */
 export const LEADER_EPOCH_CHECKPOINT_FILE = 'leader-epoch-checkpoint'
@@ -226,37 +227,3 @@ function parseNonNegative(s: string | undefined): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined
 }
 
-/**
- * Replaces `file` with `data` so that a crash leaves the old or the new content: write a
- * sibling `.tmp`, fsync it, rename it over `file`, fsync the directory (so the rename itself
- * survives a power loss), as Kafka's `Utils.atomicMoveWithFallback`.
- */
-function writeFileAtomicSync(file: string, data: Buffer): void {
-  const tmp = `${file}.tmp`
-  const fd = openSync(tmp, 'w')
-  try {
-    let written = 0
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
-  fsyncDirectory(dirname(file))
-}
-
-function fsyncDirectory(dir: string): void {
-  let fd: number
-  try {
-    fd = openSync(dir, 'r')
-  } catch {
-    return // Windows cannot open a directory; there the rename is as durable as it gets
-  }
-  try {
-    fsyncSync(fd)
-  } catch {
-    // Some filesystems refuse fsync on a directory (EINVAL/EISDIR); the file itself is synced.
-  } finally {
-    closeSync(fd)
-  }
-}

@@ -24,7 +24,7 @@
  *
  * Thread: called by PartitionLog.open on the shard thread that will own the log.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FileHandleCache } from './file-handle-cache.js'
 import {
@@ -33,6 +33,7 @@ import {
 } from './file-names.js'
 import type { LogConfig } from './log-config.js'
 import { LogSegment, type LogSegmentOptions } from './log-segment.js'
+import { writeFileAtomicSync } from './atomic-file.js'
 
 /** Where the storage layer reports recovery and repairs. Inject one to route or silence it. */
 export interface Logger {
@@ -83,16 +84,7 @@ export function readOffsetCheckpoint(path: string, logger?: Logger): number | un
  * conservative (recovery point: an older one means a longer recovery, never a wrong one).
  */
 export function writeOffsetCheckpoint(path: string, topic: string, partition: number, offset: number, durable: boolean): void {
-  const tmp = `${path}.tmp`
-  const fd = openSync(tmp, 'w', 0o644)
-  try {
-    const text = Buffer.from(`0\n1\n${topic} ${partition} ${offset}\n`)
-    writeSync(fd, text, 0, text.length, 0)
-    if (durable) fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, path)
+  writeFileAtomicSync(path, Buffer.from(`0\n1\n${topic} ${partition} ${offset}\n`), durable)
 }
 
 /** What {@link loadLog} needs besides the directory and config. */

@@ -49,11 +49,12 @@
  * owns it. Not thread-safe; all calls are synchronous. Memory: at most 5 small records per live
  * producer id; idle producers are dropped by {@link ProducerStateManager.removeExpired}.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { CorruptRecordError, InvalidProducerEpochError, OutOfOrderSequenceError, UnknownProducerIdError } from '../errors.js'
 import { CONTROL_FLAG_MASK, readInt64, writeInt64, type BatchHeader } from '../records/batch-header.js'
 import { crc32c } from '../records/crc32c.js'
+import { writeFileAtomicSync } from './atomic-file.js'
 
 /** Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`: retries are detected among the last 5 batches. */
 export const BATCHES_TO_RETAIN = 5
@@ -439,36 +440,3 @@ function decodeSnapshot(buf: Buffer): MutableEntry[] | undefined {
   return pos === buf.length ? entries : undefined
 }
 
-/**
- * Replaces `file` with `data` so that a crash leaves the old or the new content: write a
- * sibling `.tmp`, fsync, rename, fsync the directory (Kafka's `Utils.atomicMoveWithFallback`).
- */
-function writeFileAtomicSync(file: string, data: Buffer): void {
-  const tmp = `${file}.tmp`
-  const fd = openSync(tmp, 'w')
-  try {
-    let written = 0
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
-  renameSync(tmp, file)
-  fsyncDirectory(dirname(file))
-}
-
-function fsyncDirectory(dir: string): void {
-  let fd: number
-  try {
-    fd = openSync(dir, 'r')
-  } catch {
-    return // Windows cannot open a directory; there the rename is as durable as it gets
-  }
-  try {
-    fsyncSync(fd)
-  } catch {
-    // Some filesystems refuse fsync on a directory (EINVAL/EISDIR); the file itself is synced.
-  } finally {
-    closeSync(fd)
-  }
-}
