@@ -1,0 +1,138 @@
+/**
+ * `e2e`: end-to-end latency (producer.send -> consumer eachMessage) at a fixed 100,000
+ * records/s through the load-test harness (`runLoadTest`, mode `e2e`), once through the
+ * project's in-process target (`embeddedTarget`, whose consumer uses eachBatch) and once
+ * through {@link ClusterPerfTarget} (eachMessage, one record per call): every record's latency
+ * runs from its intended send time on the fixed schedule (coordinated omission corrected) to
+ * its arrival, recorded in an HDR histogram (hdr-histogram-js, 1 µs resolution). Two floors
+ * are measured in the same process right after each run: the same schedule against the
+ * {@link LoopbackPerfTarget} (the harness and the event loop alone), and main -> worker -> main
+ * round trips through Atomics (thread-hop.ts: what the OS takes to wake a thread, which every
+ * produce and fetch pays at least once).
+ */
+import { runLoadTest, type LoadTestOptions } from '../../src/perf/run-load-test.js'
+import type { LatencyStats } from '../../src/perf/histograms.js'
+import type { PerfTarget } from '../../src/perf/target.js'
+import { embeddedTarget } from '../../src/perf/targets/index.js'
+import { startBenchCluster } from './cluster-fixture.js'
+import { collectWorkerProfiles } from './cpu-profile.js'
+import type { SystemBenchOptions } from './options.js'
+import { ClusterPerfTarget, LoopbackPerfTarget } from './perf-targets.js'
+import type { E2eResult, LatencyFigures, Percentiles } from './results.js'
+import { sampleOf } from './stats.js'
+import { measureThreadHops, type HopFigures } from './thread-hop.js'
+import { kRecordBytes } from './workload.js'
+
+const kRate = 100_000
+const kShards = 2
+const kPartitions = 8
+/** Thread round trips per second for the hop floor: often enough for a p99.9, rarely enough to leave the cores idle between hops. */
+const kHopRate = 10_000
+
+interface RunFigures {
+  stats: LatencyStats
+  produce: LatencyStats | undefined
+  recordsPerSec: number
+  missing: number
+}
+
+async function once(target: PerfTarget, settings: E2eResult['settings'], topic: string): Promise<RunFigures> {
+  const options: LoadTestOptions = {
+    target,
+    mode: 'e2e',
+    topic,
+    durationMs: settings.durationMs,
+    warmupMs: settings.warmupMs,
+    recordSize: settings.recordBytes,
+    throughput: settings.recordsPerSec,
+    acks: settings.acks,
+    compression: 'none',
+    batchSize: settings.batchSize,
+    lingerMs: settings.lingerMs,
+    partitions: settings.partitions,
+    idleTimeoutMs: 10_000,
+  }
+  const result = await runLoadTest(options)
+  const e2e = result.summary.latency.find((l) => l.id === 'e2e-latency')
+  if (!e2e) throw new Error('the e2e run reported no e2e-latency series')
+  if (result.summary.errors.count > 0) throw new Error(`e2e run failed: ${result.summary.errors.messages.join('; ')}`)
+  const produce = result.summary.latency.find((l) => l.id === 'produce-latency')?.stats
+  return { stats: e2e.stats, produce, recordsPerSec: result.summary.throughput.recordsPerSec, missing: result.summary.records.missing ?? 0 }
+}
+
+/** Percentiles over runs; the harness reports ms, the tables want µs. */
+function percentilesOf(stats: LatencyStats[]): Percentiles {
+  const us = (pick: (s: LatencyStats) => number): number[] => stats.map((s) => pick(s) * 1000)
+  return { p50: sampleOf(us((s) => s.p50)), p99: sampleOf(us((s) => s.p99)), p999: sampleOf(us((s) => s.p999)), max: sampleOf(us((s) => s.max)) }
+}
+
+function hopPercentilesOf(hops: HopFigures[]): Percentiles {
+  return { p50: sampleOf(hops.map((h) => h.p50)), p99: sampleOf(hops.map((h) => h.p99)), p999: sampleOf(hops.map((h) => h.p999)), max: sampleOf(hops.map((h) => h.max)) }
+}
+
+function figuresOf(runs: RunFigures[]): LatencyFigures {
+  return {
+    ...percentilesOf(runs.map((r) => r.stats)),
+    count: sampleOf(runs.map((r) => r.stats.count)),
+    recordsPerSec: sampleOf(runs.map((r) => r.recordsPerSec)),
+    missing: sampleOf(runs.map((r) => r.missing)),
+  }
+}
+
+/** Runs the benchmark; see the module comment. */
+export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
+  const settings: E2eResult['settings'] = {
+    recordsPerSec: kRate,
+    durationMs: o.quick ? 3000 : 8000,
+    warmupMs: o.quick ? 1000 : 2000,
+    partitions: kPartitions,
+    shards: kShards,
+    acks: 1,
+    // No linger: a record goes out on the turn it is due (the harness batches whatever is due).
+    lingerMs: 0,
+    batchSize: 16_384,
+    recordBytes: kRecordBytes,
+    harness: 'runLoadTest (src/perf), mode e2e',
+  }
+  const eachMessageRuns: RunFigures[] = []
+  const eachBatchRuns: RunFigures[] = []
+  const loopbackRuns: RunFigures[] = []
+  const hops: HopFigures[] = []
+  const loopback = new LoopbackPerfTarget()
+  for (let run = 0; run < o.runs; run++) {
+    // The project's own in-process target (what `shardlog perf` measures); its consumer uses eachBatch.
+    const embedded = await embeddedTarget({ shards: kShards })
+    try {
+      eachBatchRuns.push(await once(embedded, settings, `e2e-batch-${run}`))
+    } finally {
+      await collectWorkerProfiles()
+      await embedded.close()
+    }
+    // The same cluster setup read with eachMessage, one record per call.
+    const bench = await startBenchCluster({ shards: kShards })
+    try {
+      eachMessageRuns.push(await once(new ClusterPerfTarget(bench.cluster, `embedded shardlog (${kShards} shards), eachMessage`), settings, `e2e-message-${run}`))
+    } finally {
+      await bench.close()
+    }
+    loopbackRuns.push(await once(loopback, settings, `loopback-${run}`))
+    hops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs)))
+    const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`
+    const m = eachMessageRuns.at(-1)!.stats
+    const b = eachBatchRuns.at(-1)!.stats
+    const l = loopbackRuns.at(-1)!.stats
+    const h = hops.at(-1)!
+    process.stderr.write(`  e2e run ${run + 1}/${o.runs}: eachMessage p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}, max ${us(m.max)}; ` +
+      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs\n`)
+  }
+  await loopback.close()
+  const produce = eachMessageRuns.flatMap((r) => (r.produce ? [r.produce] : []))
+  return {
+    settings,
+    shardlog: figuresOf(eachMessageRuns),
+    shardlogEachBatch: figuresOf(eachBatchRuns),
+    shardlogProduce: percentilesOf(produce),
+    loopback: figuresOf(loopbackRuns),
+    threadHop: { ...hopPercentilesOf(hops), ratePerSec: kHopRate },
+  }
+}

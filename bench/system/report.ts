@@ -1,0 +1,222 @@
+/**
+ * Markdown tables of the system benchmarks, regenerated from `results.json` into their own
+ * marked sections of BENCHMARKS.md (`<!-- bench:system-<name>:start -->` ... `:end -->`), so
+ * rerunning one benchmark replaces its table and leaves the others and the prose alone.
+ */
+import type { MachineDescription } from './machine.js'
+import type { BenchmarkName, CodecsResult, E2eResult, PartitionsResult, Percentiles, SystemResults, ThroughputResult } from './results.js'
+import { ratioOf, type Sample } from './stats.js'
+
+/** Targets the figures are held to. */
+export const kTargets = {
+  produceRecordsPerSec: 3_000_000,
+  consumeRecordsPerSec: 5_000_000,
+  e2eP50Us: 100,
+  e2eP99Us: 1000,
+  e2eP999Us: 5000,
+  /** Every partition count within 25% of the best. */
+  partitionsWithinOfBest: 0.75,
+} as const
+
+/** `1.23 M` from a million up, else `123,456`. */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a'
+  if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(2)} M`
+  return Math.round(n).toLocaleString('en-US')
+}
+
+/** Median and, when runs differ, the range: `1.23 M (1.10–1.31 M)`. */
+function withRange(s: Sample, format: (n: number) => string): string {
+  if (s.runs.length < 2) return format(s.median)
+  return `${format(s.median)} (${format(s.min)}–${format(s.max)})`
+}
+
+function mb(n: number): string {
+  return n >= 100 ? n.toFixed(0) : n.toFixed(1)
+}
+
+function us(n: number): string {
+  if (!Number.isFinite(n)) return 'n/a'
+  return n >= 10_000 ? `${(n / 1000).toFixed(1)} ms` : `${n.toFixed(0)} µs`
+}
+
+function percent(r: number): string {
+  if (!Number.isFinite(r)) return 'n/a'
+  return r >= 10 ? `${r.toFixed(0)}×` : `${(100 * r).toFixed(r < 0.1 ? 1 : 0)}%`
+}
+
+function times(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(r < 10 ? 2 : 0)}×` : 'n/a'
+}
+
+function verdict(met: boolean, detail: string): string {
+  return met ? `**met** (${detail})` : `**missed** (${detail})`
+}
+
+function caption(results: SystemResults, name: BenchmarkName): string {
+  const m: MachineDescription = results.machine
+  const env = results.environment?.[name]
+  const noise = env === undefined ? `load average ${m.loadAverage1m} when the run started`
+    : `while it ran (${env.seconds.toFixed(0)} s) the benchmark used ${env.ownCores.toFixed(2)} cores and other processes ${env.otherCores.toFixed(2)} of the ${m.cores}`
+  return `Measured ${results.date.slice(0, 10)} on ${m.summary}; commit ${m.commit}; ${noise}. ` +
+    `${results.runs > 1 ? `Median of ${results.runs} runs (min–max in brackets)` : 'One run'}${results.quick ? ', quick mode (short runs, not for quoting)' : ''}.`
+}
+
+function describeCores(results: SystemResults): string {
+  return `${results.machine.cores} cores in the machine`
+}
+
+function throughputTable(r: ThroughputResult, results: SystemResults): string {
+  const s = r.settings
+  const produce = r.produce.recordsPerSec
+  const rawWriteRecords = (r.rawWrite.mbPerSec.median * 1e6) / r.produce.diskBytesPerRecord
+  const consume = r.consume.recordsPerSec
+  const rows = [
+    '| figure | shardlog | raw limit, same run | shardlog / raw | target | status |',
+    '|---|---:|---:|---:|---:|---|',
+    `| produce, records/s | ${withRange(produce, formatCount)} | ${formatCount(rawWriteRecords)} ¹ | ${percent(ratioOf(r.produce.diskMbPerSec, r.rawWrite.mbPerSec))} | ≥ 3 M | ` +
+      `${verdict(produce.median >= kTargets.produceRecordsPerSec, `${times(produce.median / kTargets.produceRecordsPerSec)} target`)} |`,
+    `| produce, MB/s of segment bytes | ${withRange(r.produce.diskMbPerSec, mb)} | ${withRange(r.rawWrite.mbPerSec, mb)} (fs.writeSync) | ${percent(ratioOf(r.produce.diskMbPerSec, r.rawWrite.mbPerSec))} | | |`,
+    `| produce, MB/s of values | ${withRange(r.produce.mbPerSec, mb)} | | | | |`,
+    `| consume (eachBatch, page cache), records/s | ${withRange(consume, formatCount)} | ${formatCount(r.rawRead.recordsPerSec.median)} ² | ${percent(ratioOf(consume, r.rawRead.recordsPerSec))} | ≥ 5 M | ` +
+      `${verdict(consume.median >= kTargets.consumeRecordsPerSec, `${times(consume.median / kTargets.consumeRecordsPerSec)} target`)} |`,
+    `| consume, MB/s of values | ${withRange(r.consume.mbPerSec, mb)} | ${withRange(r.rawRead.mbPerSec, mb)} (fs.readSync) | | | |`,
+    `| process CPU while producing / consuming, cores | ${withRange(r.produce.cpuCores, (n) => n.toFixed(2))} / ${withRange(r.consume.cpuCores, (n) => n.toFixed(2))} | ${describeCores(results)} | | | |`,
+    `| decode only (RecordBatch v2, one thread), records/s | ${withRange(r.decodeOnly.recordsPerSec, formatCount)} | | consume / decode: ${percent(ratioOf(consume, r.decodeOnly.recordsPerSec))} | | |`,
+  ]
+  return [
+    caption(results, 'throughput'),
+    '',
+    `Settings: ${s.recordBytes}-byte values, null keys (${s.partitioning} partitioner), ${s.partitions} partitions, ${s.shards} shards, acks=${s.acks}, ` +
+      `compression ${s.compression}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB, max in flight ${s.maxInFlightRequests}, ` +
+      `${s.messagesPerSend.toLocaleString('en-US')} messages per send(), ${s.sendsInFlight} sends awaited at once, ${s.durationMs / 1000} s per run. ` +
+      `On disk: ${r.produce.diskBytesPerRecord.toFixed(1)} bytes per record, batches of ${(r.produce.batchBytes / 1024).toFixed(1)} KiB on average. ` +
+      `Consumer: maxBytes ${r.consume.maxBytes / 2 ** 20} MiB, maxBytesPerPartition ${r.consume.maxBytesPerPartition / 2 ** 20} MiB (kafkajs defaults), ` +
+      `${formatCount(r.consume.records)} records, timed from the first batch (the group join before it took ${withRange(r.consume.timeToFirstBatchMs, (n) => `${n.toFixed(0)} ms`)}).`,
+    '',
+    ...rows,
+    '',
+    `¹ fs.writeSync of the same number of bytes in chunks of the average batch size, to a file in the same directory, right after each produce run; as records/s at ${r.produce.diskBytesPerRecord.toFixed(1)} bytes per record. ` +
+      `The ratio compares segment bytes per second. ` +
+      `² fs.readSync of the same segment files in 1 MiB chunks (page cache), as records/s.`,
+  ].join('\n')
+}
+
+function e2eTable(r: E2eResult, results: SystemResults): string {
+  const s = r.settings
+  const row = (label: string, pick: (f: Percentiles) => Sample, target: number | undefined): string => {
+    const a = pick(r.shardlog)
+    const status = target === undefined ? '' : verdict(a.median < target, `${times(a.median / target)} target`)
+    return `| ${label} | ${withRange(a, us)} | ${withRange(pick(r.shardlogEachBatch), us)} | ${withRange(pick(r.shardlogProduce), us)} | ${withRange(pick(r.loopback), us)} | ` +
+      `${withRange(pick(r.threadHop), us)} | ${target === undefined ? '' : `< ${us(target)}`} | ${status} |`
+  }
+  return [
+    caption(results, 'e2e'),
+    '',
+    `Settings: ${formatCount(s.recordsPerSec)} records/s on a fixed schedule for ${s.durationMs / 1000} s (the first ${s.warmupMs / 1000} s are warmup), ` +
+      `${s.recordBytes}-byte values, ${s.partitions} partitions, ${s.shards} shards, acks=${s.acks}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB; ` +
+      `${s.harness}. Latency runs from each record's intended send time (coordinated omission corrected) to its arrival in the consumer's callback, in an HDR histogram. ` +
+      `eachMessage runs: ${withRange(r.shardlog.count, formatCount)} records measured per run at ${withRange(r.shardlog.recordsPerSec, formatCount)} records/s, ` +
+      `missing ${withRange(r.shardlog.missing, formatCount)}; eachBatch runs: at ${withRange(r.shardlogEachBatch.recordsPerSec, formatCount)} records/s, ` +
+      `missing ${withRange(r.shardlogEachBatch.missing, formatCount)}.`,
+    '',
+    '| latency | e2e, produce → eachMessage | e2e, produce → eachBatch ³ | produce → ack | loopback floor ¹ | thread round trip ² | e2e target | status |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    row('p50', (f) => f.p50, kTargets.e2eP50Us),
+    row('p99', (f) => f.p99, kTargets.e2eP99Us),
+    row('p99.9', (f) => f.p999, kTargets.e2eP999Us),
+    row('max', (f) => f.max, undefined),
+    '',
+    '¹ The same harness and schedule against a target with no engine: each send is acknowledged and delivered on the next event-loop turn; ' +
+      'what the harness and the event loop cost by themselves. ' +
+      `² main → worker → main through Atomics.notify / Atomics.wait on a SharedArrayBuffer, ${formatCount(r.threadHop.ratePerSec)} per second: ` +
+      'what the OS takes to wake a thread, paid at least once by every produce and every fetch. Both measured in the same process right after each e2e run. ' +
+      '³ Through `embeddedTarget` of src/perf/targets (what `shardlog perf` measures), whose consumer uses eachBatch; the eachMessage column uses the same ' +
+      'cluster setup through bench/system/perf-targets.ts.',
+  ].join('\n')
+}
+
+function partitionsTable(r: PartitionsResult, results: SystemResults): string {
+  const best = Math.max(...r.rows.map((row) => row.recordsPerSec.median))
+  const s = r.settings
+  return [
+    caption(results, 'partitions'),
+    '',
+    `Settings: as the throughput benchmark (${s.recordBytes}-byte values, null keys with the ${s.partitioning} partitioner, ${s.shards} shards, acks=${s.acks}, ` +
+      `batch.size ${s.batchSize / 1024} KiB, linger.ms ${s.lingerMs}, ${s.durationMs / 1000} s per run), one topic per partition count; the counts take turns within each run.`,
+    '',
+    '| partitions | records/s | MB/s of values | ratio to best | target | status |',
+    '|---:|---:|---:|---:|---:|---|',
+    ...r.rows.map((row) => {
+      const ratio = row.recordsPerSec.median / best
+      return `| ${row.partitions.toLocaleString('en-US')} | ${withRange(row.recordsPerSec, formatCount)} | ${mb(row.mbPerSec.median)} | ${percent(ratio)} | ≥ 75% of best | ` +
+        `${verdict(ratio >= kTargets.partitionsWithinOfBest, percent(ratio))} |`
+    }),
+  ].join('\n')
+}
+
+function codecsTable(r: CodecsResult, results: SystemResults): string {
+  const base = r.rows.find((row) => row.codec === 'none' && row.acks === 1)
+  const s = r.settings
+  return [
+    caption(results, 'codecs'),
+    '',
+    `Settings: as the throughput benchmark (${s.recordBytes}-byte JSON-like values, ${s.partitions} partitions, ${s.shards} shards, batch.size ${s.batchSize / 1024} KiB, ` +
+      `linger.ms ${s.lingerMs}, ${s.durationMs / 1000} s per run); configurations take turns within each run.`,
+    '',
+    '| codec | acks | produce records/s | MB/s of values | vs none, acks=1 | encode alone ¹, records/s | produce / encode alone | bytes on disk per record |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...r.rows.map((row) => `| ${row.codec} | ${row.acks === -1 ? 'all (-1)' : row.acks} | ${withRange(row.recordsPerSec, formatCount)} | ${mb(row.mbPerSec.median)} | ` +
+      `${base ? percent(ratioOf(row.recordsPerSec, base.recordsPerSec)) : ''} | ${withRange(row.encodeOnlyRecordsPerSec, formatCount)} | ` +
+      `${percent(ratioOf(row.recordsPerSec, row.encodeOnlyRecordsPerSec))} | ${row.diskBytesPerRecord.toFixed(1)} |`),
+    '',
+    '¹ encodeRecordBatch of producer-sized batches with that codec, 4 at a time on this thread (async codecs on libuv\'s pool), no engine: the CPU ' +
+      'limit of the producer\'s own work, measured right after each produce run.',
+  ].join('\n')
+}
+
+/** The Markdown of one benchmark's section, or undefined when it has no result. */
+export function renderSection(name: BenchmarkName, results: SystemResults): string | undefined {
+  switch (name) {
+    case 'throughput': return results.results.throughput && throughputTable(results.results.throughput, results)
+    case 'e2e': return results.results.e2e && e2eTable(results.results.e2e, results)
+    case 'partitions': return results.results.partitions && partitionsTable(results.results.partitions, results)
+    case 'codecs': return results.results.codecs && codecsTable(results.results.codecs, results)
+  }
+}
+
+/**
+ * One table of every target and its status, or undefined unless every benchmark has a
+ * result in `results` (a partial rerun leaves the previous summary alone).
+ */
+export function renderSummary(results: SystemResults): string | undefined {
+  const { throughput: t, e2e, partitions, codecs } = results.results
+  if (!t || !e2e || !partitions || !codecs) return undefined
+  const best = Math.max(...partitions.rows.map((r) => r.recordsPerSec.median))
+  const worst = partitions.rows.reduce((a, b) => (a.recordsPerSec.median <= b.recordsPerSec.median ? a : b))
+  const none = codecs.rows.find((r) => r.codec === 'none' && r.acks === 1)
+  const all = codecs.rows.find((r) => r.codec === 'none' && r.acks === -1)
+  const line = (what: string, figure: string, target: string, met: boolean, note: string): string =>
+    `| ${what} | ${figure} | ${target} | ${met ? '**met**' : '**missed**'} | ${note} |`
+  return [
+    `${results.date.slice(0, 10)}, ${results.machine.summary}, commit ${results.machine.commit}; medians of ${results.runs} runs.`,
+    '',
+    '| benchmark | figure | target | status | against its raw limit |',
+    '|---|---:|---:|---|---|',
+    line('produce, 8 partitions, acks=1', `${formatCount(t.produce.recordsPerSec.median)} records/s`, '≥ 3 M records/s', t.produce.recordsPerSec.median >= kTargets.produceRecordsPerSec,
+      `${percent(ratioOf(t.produce.diskMbPerSec, t.rawWrite.mbPerSec))} of fs.writeSync of the same bytes`),
+    line('consume from the page cache, eachBatch', `${formatCount(t.consume.recordsPerSec.median)} records/s`, '≥ 5 M records/s', t.consume.recordsPerSec.median >= kTargets.consumeRecordsPerSec,
+      `${percent(ratioOf(t.consume.recordsPerSec, t.rawRead.recordsPerSec))} of fs.readSync, ${percent(ratioOf(t.consume.recordsPerSec, t.decodeOnly.recordsPerSec))} of decoding alone`),
+    line('e2e p50 at 100,000 records/s', us(e2e.shardlog.p50.median), '< 100 µs', e2e.shardlog.p50.median < kTargets.e2eP50Us, `loopback floor ${us(e2e.loopback.p50.median)}, thread round trip ${us(e2e.threadHop.p50.median)}`),
+    line('e2e p99', us(e2e.shardlog.p99.median), '< 1 ms', e2e.shardlog.p99.median < kTargets.e2eP99Us, `loopback floor ${us(e2e.loopback.p99.median)}, thread round trip ${us(e2e.threadHop.p99.median)}`),
+    line('e2e p99.9', us(e2e.shardlog.p999.median), '< 5 ms', e2e.shardlog.p999.median < kTargets.e2eP999Us, `loopback floor ${us(e2e.loopback.p999.median)}, thread round trip ${us(e2e.threadHop.p999.median)}`),
+    line('1 to 1,000 partitions', `worst ${percent(worst.recordsPerSec.median / best)} of best (${worst.partitions.toLocaleString('en-US')} partitions)`, 'within 25% of best',
+      worst.recordsPerSec.median / best >= kTargets.partitionsWithinOfBest, `best ${formatCount(best)} records/s`),
+    line('acks=-1 against acks=1', all && none ? percent(ratioOf(all.recordsPerSec, none.recordsPerSec)) : 'n/a', '(no target)', true, 'one replica per partition: the ISR is the leader'),
+  ].join('\n').replace('| (no target) | **met** |', '| (no target) | — |')
+}
+
+/** The marker name of a benchmark's section in BENCHMARKS.md. */
+export function sectionName(name: BenchmarkName): string {
+  return `system-${name}`
+}
