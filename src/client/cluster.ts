@@ -3,6 +3,7 @@
  * brokers, shard workers) over a data directory and hands out kafkajs-shaped admin,
  * producer and consumer clients; with `listeners` it also serves the Kafka wire protocol.
  */
+import fs from 'node:fs'
 import path from 'node:path'
 import { ClusterEngine } from '../cluster/cluster-engine.js'
 import { Admin } from './admin.js'
@@ -53,7 +54,10 @@ export interface ClusterOptions {
   shards?: number
   /** Server settings with Kafka's names, as in server.properties (`num.partitions`, `log.retention.ms`, ...). */
   config?: Record<string, string>
-  /** Bound on open file handles per broker. Default 1000. */
+  /**
+   * Bound on open file handles per broker. Default: half the process's open-files limit
+   * (from /proc/self/limits on Linux; 1000 elsewhere), between 256 and 8192.
+   */
   maxOpenFiles?: number
   /** Bytes of each shard ring (one for requests, one for responses). Default 8 MiB. */
   ringBytes?: number
@@ -97,7 +101,7 @@ export class Cluster {
       brokers,
       shards,
       config: options.config ?? {},
-      maxOpenFiles: options.maxOpenFiles ?? 1000,
+      maxOpenFiles: options.maxOpenFiles ?? defaultMaxOpenFiles(brokers),
       ringBytes: options.ringBytes,
     })
     const cluster = new Cluster(engine, dataDir)
@@ -183,4 +187,19 @@ export class Cluster {
     await this.groups.close()
     await this.engine.stop()
   }
+}
+
+/**
+ * Half the soft open-files limit, shared by the brokers: segments keep three files each
+ * (.log, .index, .timeindex), and a bound well below the limit leaves room for sockets.
+ */
+function defaultMaxOpenFiles(brokers: number): number {
+  let limit = 2000
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'))
+    if (m) limit = Number(m[1])
+  } catch {
+    // Not Linux: keep the conservative default.
+  }
+  return Math.max(256, Math.min(8192, Math.floor(limit / 2 / brokers)))
 }
