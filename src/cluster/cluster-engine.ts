@@ -14,6 +14,7 @@ import { parseServerConfig, type ServerConfig } from './server-config.js'
 import { fetchAcrossShards, type FetchParams } from './fetch-fanout.js'
 import { ReplicationManager } from './replication-manager.js'
 import { ReplicaFetcher } from './replica-fetcher.js'
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { ShardHost } from '../shard/shard-host.js'
 import type { FetchPartitionRequest, FetchPartitionResult, ProduceResultPayload } from '../shard/shard-codec.js'
 import type { ListOffsetResult, PartitionStateResult, PartitionRef, PartitionStateChange } from '../shard/shard-ops.js'
@@ -48,16 +49,32 @@ export class ClusterEngine {
   /** Serialises liveness decisions so fencing and unfencing never interleave. */
   private health: Promise<void> = Promise.resolve()
 
+  private readonly lock: DataDirLock
+
   private constructor(readonly options: EngineOptions) {
     this.config = parseServerConfig(options.config)
     fs.mkdirSync(options.dataDir, { recursive: true })
-    this.controller = new Controller(options.dataDir, () => this.liveBrokerIds(), {
+    this.lock = lockDataDir(options.dataDir)
+    try {
+      this.controller = this.openController()
+    } catch (err) {
+      this.lock.release()
+      throw err
+    }
+    this.replication = this.createReplicationManager()
+  }
+
+  private openController(): Controller {
+    return new Controller(this.options.dataDir, () => this.liveBrokerIds(), {
       partitionsCreated: (partitions, configs) => this.openPartitions(partitions, configs),
       topicDeleted: (topic) => this.deleteTopicData(topic),
       configsChanged: (topic) => this.pushConfigs(topic),
       partitionsChanged: (partitions) => this.applyPartitionChanges(partitions),
     })
-    this.replication = new ReplicationManager({
+  }
+
+  private createReplicationManager(): ReplicationManager {
+    return new ReplicationManager({
       partition: (topic, partition) => this.controller.topics.get(topic)?.partitions[partition],
       pushHighWatermark: async (leader, topic, partition, highWatermark) => {
         const b = this.brokers[leader]
@@ -437,6 +454,7 @@ export class ClusterEngine {
     await this.health.catch(() => undefined)
     await Promise.all(this.brokers.map((b) => b.stop()))
     this.controller.close()
+    this.lock.release()
   }
 }
 

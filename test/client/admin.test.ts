@@ -108,3 +108,16 @@ describe('client > bad input', () => {
     await expect(cluster.producer().send({ topic, messages: [{ value: 'late' }] })).rejects.toMatchObject({ code: 'BROKER_NOT_AVAILABLE' })
   })
 })
+
+describe('client > data directory lock', () => {
+  it('refuses a second cluster on the same data directory until the first stops', async () => {
+    const { Cluster } = await import('../../src/client/cluster.js')
+    const { tempDir } = await import('../helpers/cluster.js')
+    const dataDir = tempDir()
+    const first = await Cluster.start({ dataDir, shards: 1 })
+    await expect(Cluster.start({ dataDir, shards: 1 })).rejects.toMatchObject({ code: 'KAFKA_STORAGE_ERROR', message: expect.stringContaining('in use') })
+    await first.stop()
+    const second = await Cluster.start({ dataDir, shards: 1 })
+    await second.stop()
+  })
+})

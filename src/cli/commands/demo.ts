@@ -56,7 +56,7 @@ export async function runDemo(opts: { dataDir: string; records: number }, out: (
 export function demoCommand(): Command {
   return new Command('demo')
     .description('start an embedded cluster, produce and read back records, show the files on disk')
-    .option('--data-dir <dir>', 'data directory', './data')
+    .option('--data-dir <dir>', 'data directory (separate from the server\'s ./data)', './demo-data')
     .option('--records <n>', 'records to produce', '100')
     .action(async (o: { dataDir: string; records: string }) => {
       await runDemo({ dataDir: o.dataDir, records: Number(o.records) }, (l) => process.stdout.write(`${l}\n`))
