@@ -28,8 +28,13 @@ export interface EmbeddedTargetOptions {
   config?: Record<string, string>
 }
 
+/** A load-test target over an embedded cluster; `dataDir` is its temporary data directory. */
+export interface EmbeddedPerfTarget extends PerfTarget {
+  readonly dataDir: string
+}
+
 /** Starts an embedded cluster in a temp directory; closing the target stops it and deletes the directory. */
-export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promise<PerfTarget> {
+export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promise<EmbeddedPerfTarget> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shardlog-perf-'))
   let cluster: Cluster
   try {
@@ -41,12 +46,12 @@ export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promi
   return new EmbeddedTarget(cluster, dataDir, options)
 }
 
-class EmbeddedTarget implements PerfTarget {
+class EmbeddedTarget implements EmbeddedPerfTarget {
   readonly description: string
   private readonly open = new Set<{ close(): Promise<void> }>()
   private closed = false
 
-  constructor(private readonly cluster: Cluster, private readonly dataDir: string, options: EmbeddedTargetOptions) {
+  constructor(private readonly cluster: Cluster, readonly dataDir: string, options: EmbeddedTargetOptions) {
     const shards = options.shards ?? cluster.engine.brokers[0]?.shards.length ?? 1
     const brokers = options.brokers ?? 1
     this.description = `embedded shardlog (${brokers > 1 ? `${brokers} brokers, ` : ''}${shards} shard${shards === 1 ? '' : 's'}${brokers > 1 ? ' each' : ''})`
