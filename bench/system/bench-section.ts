@@ -121,10 +121,12 @@ export interface DriveOutcome {
 
 /**
  * Calls `send` with the prepared message arrays in turn for `durationMs`, keeping `inFlight`
- * calls outstanding, then waits for the rest; counts acknowledged records. The same driver for
- * every client, so their figures differ only by the client.
+ * calls outstanding, then calls `afterLastSend` (if given) and waits for the rest; counts
+ * acknowledged records. The same driver for every client, so their figures differ only by the client.
  */
-export async function driveSends<M>(send: (messages: M[]) => Promise<unknown>, sends: ReadonlyArray<M[]>, durationMs: number, inFlight: number): Promise<DriveOutcome> {
+export async function driveSends<M>(
+  send: (messages: M[]) => Promise<unknown>, sends: ReadonlyArray<M[]>, durationMs: number, inFlight: number, afterLastSend?: () => void,
+): Promise<DriveOutcome> {
   const pending = new Set<Promise<void>>()
   let acked = 0
   let next = 0
@@ -141,6 +143,7 @@ export async function driveSends<M>(send: (messages: M[]) => Promise<unknown>, s
     pending.add(sending)
     if (pending.size >= inFlight) await Promise.race(pending)
   }
+  afterLastSend?.()
   await Promise.all(pending)
   if (failure !== undefined) throw failure
   const elapsedMs = performance.now() - started

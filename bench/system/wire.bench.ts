@@ -130,9 +130,17 @@ async function produceWithShardlogWire(task: ClientTask): Promise<ClientOutcome>
   })
   try {
     const sends = sendArrays((value): WireMessage => ({ value }))
-    await producer.send(task.topic, sends[0]!.slice(0, 1)) // metadata and connection before the clock starts
+    // WireProducer's linger timer only schedules a drain, which closes the open batch if Date.now()
+    // says lingerMs has passed since the batch was created. Node's timers count from the event
+    // loop's cached time, which lags Date.now() after a busy tick, so the timer can fire "early":
+    // the batch then stays open until another send, response or flush comes, and a send that is
+    // the last for a while never resolves. Hence closeBatch on the priming send (metadata and
+    // connection before the clock starts) and flush() after the last send, which is what the
+    // 5 ms linger would do.
+    await producer.send(task.topic, sends[0]!.slice(0, 1), { closeBatch: true })
     await handshake()
-    return await driveSends((messages) => producer.send(task.topic, messages), sends, task.durationMs, kSettings.sendsInFlight)
+    const flush = (): void => { producer.flush().catch(() => undefined) } // a failed batch fails its send, which driveSends reports
+    return await driveSends((messages) => producer.send(task.topic, messages), sends, task.durationMs, kSettings.sendsInFlight, flush)
   } finally {
     await producer.close()
   }
@@ -250,6 +258,9 @@ async function clientMain(taskJson: string): Promise<void> {
 
 const thisFile = fileURLToPath(import.meta.url)
 
+/** A client process that has not reported this long after it was started is killed, and the benchmark fails. */
+const kClientTimeoutMs = 180_000
+
 /** Runs `task` in a client process; the cluster's CPU is counted between the client's ready and its outcome. */
 function inClientProcess(task: ClientTask): Promise<{ outcome: ClientOutcome; serverCpuMs: number; serverMs: number }> {
   return new Promise((resolve, reject) => {
@@ -258,7 +269,13 @@ function inClientProcess(task: ClientTask): Promise<{ outcome: ClientOutcome; se
     let cpu = process.cpuUsage()
     let started = 0
     let settled = false
+    // A stuck client (a send that never resolves) must fail the benchmark, not hang it.
+    const watchdog = setTimeout(() => {
+      settle(() => reject(new Error(`${task.client} ${task.op}: no outcome after ${kClientTimeoutMs / 1000} s; the client process was killed`)))
+      child.kill('SIGKILL')
+    }, kClientTimeoutMs)
     const settle = (f: () => void): void => {
+      clearTimeout(watchdog)
       if (!settled) {
         settled = true
         f()
