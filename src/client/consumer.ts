@@ -219,7 +219,8 @@ export class Consumer {
     if (this.membership && this.membership.needsJoin) {
       const before = [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
       if (before.length > 0) {
-        await this.commitResolved().catch(() => undefined)
+        // With autoCommit off the application commits itself (in onPartitionsRevoked, say).
+        if (this.runConfig.autoCommit !== false) await this.commitResolved().catch(() => undefined)
         await this.runConfig.onPartitionsRevoked?.(before)
       }
       this.positions.clear()
@@ -468,7 +469,7 @@ export class Consumer {
     // A long poll in flight holds no records yet: abandon it instead of waiting maxWaitTimeInMs.
     if (!this.fetching) await this.loop
     if (this.membership) {
-      await this.commitResolved().catch(() => undefined)
+      if (this.runConfig.autoCommit !== false) await this.commitResolved().catch(() => undefined)
       await this.membership.leave()
       this.membership = undefined
     }

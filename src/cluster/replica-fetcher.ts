@@ -116,7 +116,8 @@ export class ReplicaFetcher {
         if (!this.running) break
         // Brokers stop, restart and change roles under a fetcher: back off and re-read metadata.
         const msg = err instanceof Error ? err.message : String(err)
-        if (!/not running|not the leader|is not led|stopped|died|NOT_LEADER/i.test(msg)) this.ports.warn(`replica fetcher ${this.followerId}<-${this.leaderId}: ${msg}`)
+        // Deleted topics and moved leaders are expected while metadata catches up; anything else is worth a warning.
+        if (!/not running|not the leader|is not led|stopped|died|NOT_LEADER|does not host/i.test(msg)) this.ports.warn(`replica fetcher ${this.followerId}<-${this.leaderId}: ${msg}`)
         this.followed.clear()
         await this.sleep(100)
       }

@@ -304,7 +304,16 @@ export class WireProducer {
       if (queue.open === undefined) {
         queue.open = newBatch(topic, partition)
         this.outstanding++
-        if (this.lingerMs > 0) queue.lingerTimer = setTimeout(() => this.scheduleDrain(), this.lingerMs)
+        if (this.lingerMs > 0) {
+          // The timer itself closes the batch: Node's timers may fire a little before
+          // Date.now() shows lingerMs elapsed, and a drain that then declined to close it
+          // would leave the batch open until some later send came along.
+          queue.lingerTimer = setTimeout(() => {
+            queue.lingerTimer = undefined
+            this.closeOpenBatch(queue)
+            this.scheduleDrain()
+          }, this.lingerMs)
+        }
       }
       const batch = queue.open
       const index = batch.records.length

@@ -41,6 +41,18 @@ async function consumeAll(bootstrap: string, topic: string, count: number, optio
 describe('protocol > client > WireProducer + WireConsumer', () => {
   const wire = sharedWireCluster()
 
+  it('a lone send with lingerMs resolves once the linger time passes (the timer closes the batch)', async () => {
+    const { bootstrap, topic } = await setup(wire.bootstrap, 1)
+    for (let i = 0; i < 20; i++) {
+      const p = await producer(bootstrap, { lingerMs: 5 })
+      const sent = await Promise.race([
+        p.send(topic, [{ value: `only-${i}` }]).then(() => 'sent'),
+        new Promise((resolve) => setTimeout(() => resolve('stuck'), 3_000)),
+      ])
+      expect(sent).toBe('sent')
+    }
+  })
+
   for (const compression of ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const) {
     it(`round-trips keys, values and headers with compression ${compression}`, async () => {
       const { bootstrap, topic } = await setup(wire.bootstrap)
