@@ -152,8 +152,8 @@ export async function driveSends<M>(
 }
 
 /** Names of the tables inside the `extra` block of BENCHMARKS.md, in their order there. */
-export type ExtraSectionName = 'replication' | 'groups' | 'wire'
-const kExtraSections: readonly ExtraSectionName[] = ['replication', 'groups', 'wire']
+export type ExtraSectionName = 'replication' | 'groups' | 'wire' | 'harness'
+const kExtraSections: readonly ExtraSectionName[] = ['replication', 'groups', 'wire', 'harness']
 
 /** The block a first write creates at the end of BENCHMARKS.md. */
 function emptyExtraBlock(): string {

@@ -67,8 +67,9 @@ class EmbeddedTarget implements EmbeddedPerfTarget {
       acks: opts.acks,
       compression: opts.compression,
       lingerMs: 0,
-      // The harness already capped the batch at batch.size; the producer must not split it again.
-      batchSize: Number.MAX_SAFE_INTEGER,
+      // The harness already forms batches of up to batch.size; the same bound here keeps the
+      // producer from merging several in-flight sends into one batch past max.message.bytes.
+      batchSize: opts.batchSize,
     })
     await producer.connect()
     return this.track(new EmbeddedProducer(producer, (c) => this.open.delete(c)))

@@ -58,4 +58,13 @@ describe('perf > targets > embeddedTarget', () => {
     await t.close() // closing twice is harmless
     expect(perfDirs()).not.toContain(created)
   })
+
+  it('large harness batches with several sends in flight all land (none merged past max.message.bytes)', async () => {
+    const t = await embeddedTarget({ shards: 2 })
+    onTestFinished(() => t.close())
+    const result = await runLoadTest({ target: t, topic: 'big-batches', mode: 'produce', numRecords: 30_000, partitions: 2, acks: 1, batchSize: 256 * 1024, maxInFlight: 5 })
+    expect(result.summary.records).toMatchObject({ acked: 30_000, failed: 0 })
+    const consumed = await runLoadTest({ target: t, topic: 'big-batches', mode: 'consume', numRecords: 30_000, idleTimeoutMs: 5_000 })
+    expect(consumed.summary.records).toMatchObject({ received: 30_000 })
+  })
 })
