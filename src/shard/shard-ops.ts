@@ -82,7 +82,7 @@ export interface UpdateConfigMessage extends PartitionRef {
   configs: LogConfigEntries
 }
 
-/** Payload of {@link ShardOp.ListOffset}; timestamp -2 = earliest, -1 = latest, as in ListOffsets. */
+/** Payload of {@link ShardOp.ListOffset}; timestamp -2 = earliest, -1 = latest, -3 = max timestamp, as in ListOffsets. */
 export interface ListOffsetMessage extends PartitionRef {
   timestamp: number
 }

@@ -226,6 +226,12 @@ export class ShardRuntime {
     const r = this.leaderReplica(m.topic, m.partition)
     if (m.timestamp === -2) return { offset: r.log.logStartOffset, timestamp: -1, leaderEpoch: r.leaderEpoch }
     if (m.timestamp === -1) return { offset: r.highWatermark, timestamp: -1, leaderEpoch: r.leaderEpoch }
+    if (m.timestamp === -3) {
+      // KIP-734 MAX_TIMESTAMP: the committed record with the largest timestamp.
+      const max = r.log.offsetForTimestamp(-3)
+      if (!max || max.offset >= r.highWatermark) return { offset: -1, timestamp: -1, leaderEpoch: r.leaderEpoch }
+      return { offset: max.offset, timestamp: max.timestamp, leaderEpoch: r.epochs.epochForOffset(max.offset) ?? r.leaderEpoch }
+    }
     const found = r.log.offsetForTimestamp(m.timestamp)
     if (!found || found.offset >= r.highWatermark) return { offset: -1, timestamp: -1, leaderEpoch: r.leaderEpoch }
     return { offset: found.offset, timestamp: found.timestamp, leaderEpoch: r.epochs.epochForOffset(found.offset) ?? r.leaderEpoch }

@@ -215,7 +215,13 @@ describe('protocol > server > ListOffsets, DeleteRecords, OffsetForLeaderEpoch',
     expect((await list(-1)).offset).toBe(4)
     expect(await list(base + 1500)).toMatchObject({ errorCode: 0, offset: 2, timestamp: base + 2000 })
     expect(await list(base + 99_000)).toMatchObject({ errorCode: 0, offset: -1, timestamp: -1 })
-    expect((await list(-3)).errorCode).toBe(35)
+    // MAX_TIMESTAMP (KIP-734) from v7: the record with the largest timestamp; before v7 Kafka refuses it.
+    expect(await list(-3)).toMatchObject({ errorCode: 0, offset: 3, timestamp: base + 3000 })
+    const v6 = await connection.request(ApiKey.ListOffsets, {
+      replicaId: -1, isolationLevel: 0, timeoutMs: 1000,
+      topics: [{ name: topic, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -3, maxNumOffsets: 1 }] }],
+    }, { version: 6 })
+    expect(v6.topics[0]!.partitions[0]!.errorCode).toBe(35)
 
     const deleted = await connection.request(ApiKey.DeleteRecords, { timeoutMs: 1000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: 2 }] }] })
     expect(deleted.topics[0]!.partitions[0]).toMatchObject({ errorCode: 0, lowWatermark: 2 })
