@@ -2,7 +2,8 @@
  * `shardlog topics` against a real shardlog server over real sockets.
  */
 import { describe, expect, it } from 'vitest'
-import { formatCliError, formatTable, topicsCommand } from '../../src/cli/commands/topics.js'
+import { formatCliError, formatTable } from '../../src/cli/cli-common.js'
+import { topicsCommand } from '../../src/cli/commands/topics.js'
 import { UnknownTopicOrPartitionError } from '../../src/errors.js'
 import { randomName, sharedWireCluster } from '../protocol/client/wire-cluster.js'
 import { runCli } from './wire-cli-harness.js'

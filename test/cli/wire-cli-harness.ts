@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream'
 import type { Command } from 'commander'
-import type { CliIo } from '../../src/cli/commands/topics.js'
+import type { CliIo } from '../../src/cli/cli-common.js'
 
 /** What one run printed and returned. */
 export interface CliRun {

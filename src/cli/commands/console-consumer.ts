@@ -15,7 +15,7 @@
  */
 import { Command } from 'commander'
 import { WireConsumer, type ConsumedRecord } from '../../protocol/client/wire-consumer.js'
-import { bootstrapOption, integerAtLeast, processIo, runCommand, type CliIo } from './topics.js'
+import { bootstrapOption, integerAtLeast, processIo, runCommand, type CliIo } from '../cli-common.js'
 
 interface ConsumeFlags {
   topic: string

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { InvalidConfigError, InvalidRecordError } from '../../errors.js'
 import { WireProducer, type WireMessage } from '../../protocol/client/wire-producer.js'
-import { bootstrapOption, processIo, runCommand, type CliIo } from './topics.js'
+import { bootstrapOption, processIo, runCommand, type CliIo } from '../cli-common.js'
 
 /** Lines sent before waiting for their acknowledgements: bounds memory on endless input. */
 const LINES_PER_WAIT = 1000

@@ -20,7 +20,7 @@ import { decodeAssignment } from '../../group/consumer-protocol.js'
 import {
   OffsetSpec, comparePartitions, type GroupDescription, type PartitionOffset, type WireAdmin,
 } from '../../protocol/client/wire-admin.js'
-import { bootstrapOption, collectList, integerAtLeast, processIo, runCommand, withAdmin, type CliIo } from './topics.js'
+import { bootstrapOption, collectList, integerAtLeast, processIo, runCommand, withAdmin, type CliIo } from '../cli-common.js'
 
 /** Kafka's MISSING_COLUMN_VALUE. */
 const MISSING = '-'
