@@ -216,6 +216,7 @@ export class Consumer {
 
   /** Brings `positions` in line with the current assignment; fires rebalance listeners. */
   private async syncAssignment(): Promise<void> {
+    if (this.membership?.subscriptionChanged()) this.membership.requestRejoin()
     if (this.membership && this.membership.needsJoin) {
       const before = [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
       if (before.length > 0) {

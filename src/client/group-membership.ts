@@ -45,6 +45,8 @@ export class GroupMembership {
   private readonly assignors: PartitionAssignor[]
   private aborted = false
   private owned: TopicPartitions[] = []
+  /** Subscribed topics and their partition counts when the assignment was made. */
+  private joinedWith = ''
 
   constructor(private readonly coordinator: GroupCoordinator, private readonly config: MembershipConfig) {
     this.assignors = config.assigners.map((name) => {
@@ -64,6 +66,19 @@ export class GroupMembership {
     return this.rejoin
   }
 
+  private metadataSnapshot(): string {
+    return this.config.topics().map((t) => `${t}:${this.config.partitionCount(t)}`).sort().join(',')
+  }
+
+  /**
+   * True when a subscribed topic gained partitions (or the subscription changed) since the
+   * last join: as a Kafka consumer does on a metadata refresh, the member then rejoins so the
+   * new partitions get assigned.
+   */
+  subscriptionChanged(): boolean {
+    return !this.rejoin && this.metadataSnapshot() !== this.joinedWith
+  }
+
   /** Marks the membership for a rejoin (after REBALANCE_IN_PROGRESS and the like). */
   requestRejoin(): void {
     this.rejoin = true
@@ -76,6 +91,7 @@ export class GroupMembership {
     for (;;) {
       if (this.aborted) return
       const topics = this.config.topics()
+      this.joinedWith = this.metadataSnapshot()
       const res = await this.coordinator.joinGroup({
         groupId: this.config.groupId,
         memberId: this.memberId,
