@@ -7,6 +7,7 @@
  */
 import path from 'node:path'
 import { ShardHost } from '../shard/shard-host.js'
+import type { RingPayload } from '../shard/ring.js'
 import { workerUrl } from '../shard/worker-url.js'
 import {
   ShardOp, type OpenPartitionMessage, type ListOffsetResult, type PartitionStateResult, type PartitionRef,
@@ -111,7 +112,7 @@ export class Broker {
     return shardForPartition(topic, partition, this.opts.shards)
   }
 
-  private async call(topic: string, partition: number, op: number, payload: Uint8Array): Promise<Buffer> {
+  private async call(topic: string, partition: number, op: number, payload: RingPayload): Promise<Buffer> {
     await this.whenProcessing()
     return this.shardOf(topic, partition).request(op, payload)
   }

@@ -97,12 +97,53 @@ export type RingMessageSink = (requestId: number, op: number, flags: number, pay
  * A message on its way into a ring. When it cannot be written at once it waits in a
  * {@link MessageBacklog}; `sent` records how much of a chunked payload is already in the ring.
  */
+/**
+ * A payload made of several buffers (say a small request header and a record batch) that
+ * is copied into the ring part by part, so the sender never joins them into one buffer
+ * first: one copy of the records instead of two.
+ */
+export class GatherPayload {
+  readonly length: number
+
+  constructor(readonly parts: readonly Uint8Array[]) {
+    let n = 0
+    for (const p of parts) n += p.length
+    this.length = n
+  }
+}
+
+/** What a message carries: one buffer, or several written back to back. */
+export type RingPayload = Uint8Array | GatherPayload
+
+/** Copies bytes `from .. from + length` of `payload` into `dest` at `destAt`. */
+function copyPayload(dest: Uint8Array, destAt: number, payload: RingPayload, from: number, length: number): void {
+  if (payload instanceof Uint8Array) {
+    dest.set(from === 0 && length === payload.length ? payload : payload.subarray(from, from + length), destAt)
+    return
+  }
+  let skip = from
+  let left = length
+  let at = destAt
+  for (const part of payload.parts) {
+    if (left === 0) break
+    if (skip >= part.length) {
+      skip -= part.length
+      continue
+    }
+    const n = Math.min(part.length - skip, left)
+    dest.set(skip === 0 && n === part.length ? part : part.subarray(skip, skip + n), at)
+    at += n
+    left -= n
+    skip = 0
+  }
+}
+
 export interface RingMessage {
   readonly requestId: number
   readonly op: number
   /** Receiver-visible flags (e.g. `kFlagError`); the transport adds its own chunking flags. */
   readonly flags: number
-  readonly payload: Uint8Array
+  readonly payload: RingPayload
   /** Payload bytes already written to the ring; owned by {@link RingProducer.writeMessage}. */
   sent: number
 }
@@ -233,7 +274,7 @@ export class RingProducer extends RingEnd {
    * written nothing, when it does not (or when it is larger than one frame can be: then use
    * {@link writeMessage}, which splits it).
    */
-  tryWrite(requestId: number, op: number, flags: number, payload: Uint8Array): boolean {
+  tryWrite(requestId: number, op: number, flags: number, payload: RingPayload): boolean {
     const length = payload.length
     const size = frameBytes(length)
     if (size > this.capacity || !this.#hasRoom(size)) return false
@@ -320,7 +361,7 @@ export class RingProducer extends RingEnd {
   }
 
   /** Copies one frame into the ring at the write index; the caller has checked the room. */
-  #putFrame(requestId: number, op: number, flags: number, payload: Uint8Array, from: number,
+  #putFrame(requestId: number, op: number, flags: number, payload: RingPayload, from: number,
     chunkLength: number, messageLength: number): void {
     const { words, bytes, mask, capacity } = this
     const at = this.#write & mask
@@ -331,8 +372,8 @@ export class RingProducer extends RingEnd {
     if (chunkLength > 0) {
       const start = (at + kFrameHeaderBytes) & mask
       const first = Math.min(chunkLength, capacity - start)
-      bytes.set(from === 0 && first === payload.length ? payload : payload.subarray(from, from + first), start)
-      if (first < chunkLength) bytes.set(payload.subarray(from + first, from + chunkLength), 0)
+      copyPayload(bytes, start, payload, from, first)
+      if (first < chunkLength) copyPayload(bytes, 0, payload, from + first, chunkLength - first)
     }
     this.#write = (this.#write + frameBytes(chunkLength)) | 0
   }

@@ -12,7 +12,7 @@ import {
   errorFromWire, type ShardlogError, type WireError,
 } from '../errors.js'
 import { kFlagError, kMaxMessageBytes, kMaxUserOp, kOpStop, type ShardRings } from './frame.js'
-import { MessageBacklog, RingConsumer, RingProducer } from './ring.js'
+import { GatherPayload, MessageBacklog, RingConsumer, RingProducer, type RingPayload } from './ring.js'
 
 /** Options of a {@link ShardChannel}. */
 export interface ShardChannelOptions {
@@ -72,7 +72,7 @@ export class ShardChannel {
    * `op` must be an integer in 0..kMaxUserOp (INVALID_REQUEST otherwise); payloads above
    * 1 GiB fail with MESSAGE_TOO_LARGE.
    */
-  request(op: number, payload: Uint8Array): Promise<Buffer> {
+  request(op: number, payload: RingPayload): Promise<Buffer> {
     if (!Number.isInteger(op) || op < 0 || op > kMaxUserOp) {
       return Promise.reject(new InvalidRequestError(`shard op must be an integer in 0..${kMaxUserOp}, got ${op}`))
     }
@@ -109,14 +109,14 @@ export class ShardChannel {
     this.failAll(new BrokerNotAvailableError('shard channel closed'))
   }
 
-  #send(op: number, payload: Uint8Array): Promise<Buffer> {
+  #send(op: number, payload: RingPayload): Promise<Buffer> {
     if (this.#failure === undefined && this.#requests.isClosed()) {
       // The endpoint stopped (ShardEndpoint.stop) while its thread lives on: nobody would answer.
       this.failAll(new KafkaStorageError('shard endpoint closed its rings'))
     }
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
-    if (!(payload instanceof Uint8Array)) {
-      return Promise.reject(new InvalidRequestError(`shard request payload must be a Uint8Array, got ${typeof payload}`))
+    if (!(payload instanceof Uint8Array) && !(payload instanceof GatherPayload)) {
+      return Promise.reject(new InvalidRequestError(`shard request payload must be a Uint8Array or GatherPayload, got ${typeof payload}`))
     }
     if (payload.length > kMaxMessageBytes) {
       return Promise.reject(new RecordTooLargeError(

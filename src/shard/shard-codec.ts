@@ -14,6 +14,7 @@
  * Offsets are f64 (exact JS safe integers); record bytes are the log's own RecordBatch v2
  * bytes, copied once into the ring and never re-encoded.
  */
+import { GatherPayload } from './ring.js'
 
 /** Topic config overrides by Kafka name. */
 export type LogConfigEntries = Record<string, string>
@@ -77,18 +78,21 @@ export interface FetchPartitionResult {
   records: Buffer
 }
 
-export function encodeProduceRequest(req: ProduceRequestPayload): Buffer {
+/**
+ * The request header in a small buffer and the batches as they are: the ring copies both in
+ * place, so the record bytes are copied once on their way to the shard.
+ */
+export function encodeProduceRequest(req: ProduceRequestPayload): GatherPayload {
   const topicLen = Buffer.byteLength(req.topic)
-  const buf = Buffer.allocUnsafe(2 + topicLen + 4 + 1 + 1 + 4 + 4 + req.batches.length)
-  let p = buf.writeUInt16BE(topicLen, 0)
-  p += buf.write(req.topic, p)
-  p = buf.writeInt32BE(req.partition, p)
-  p = buf.writeInt8(req.acks, p)
-  p = buf.writeUInt8(req.crcVerified ? 1 : 0, p)
-  p = buf.writeInt32BE(req.timeoutMs, p)
-  p = buf.writeInt32BE(req.batches.length, p)
-  req.batches.copy(buf, p)
-  return buf
+  const head = Buffer.allocUnsafe(2 + topicLen + 4 + 1 + 1 + 4 + 4)
+  let p = head.writeUInt16BE(topicLen, 0)
+  p += head.write(req.topic, p)
+  p = head.writeInt32BE(req.partition, p)
+  p = head.writeInt8(req.acks, p)
+  p = head.writeUInt8(req.crcVerified ? 1 : 0, p)
+  p = head.writeInt32BE(req.timeoutMs, p)
+  head.writeInt32BE(req.batches.length, p)
+  return new GatherPayload([head, req.batches])
 }
 
 export function decodeProduceRequest(buf: Buffer): ProduceRequestPayload {
@@ -113,16 +117,16 @@ export interface ReplicaAppendPayload {
   batches: Buffer
 }
 
-export function encodeReplicaAppend(req: ReplicaAppendPayload): Buffer {
+/** Header and batches kept apart, as {@link encodeProduceRequest} does. */
+export function encodeReplicaAppend(req: ReplicaAppendPayload): GatherPayload {
   const topicLen = Buffer.byteLength(req.topic)
-  const buf = Buffer.allocUnsafe(2 + topicLen + 4 + 8 + 4 + req.batches.length)
-  let p = buf.writeUInt16BE(topicLen, 0)
-  p += buf.write(req.topic, p)
-  p = buf.writeInt32BE(req.partition, p)
-  p = buf.writeDoubleBE(req.leaderHighWatermark, p)
-  p = buf.writeInt32BE(req.batches.length, p)
-  req.batches.copy(buf, p)
-  return buf
+  const head = Buffer.allocUnsafe(2 + topicLen + 4 + 8 + 4)
+  let p = head.writeUInt16BE(topicLen, 0)
+  p += head.write(req.topic, p)
+  p = head.writeInt32BE(req.partition, p)
+  p = head.writeDoubleBE(req.leaderHighWatermark, p)
+  head.writeInt32BE(req.batches.length, p)
+  return new GatherPayload([head, req.batches])
 }
 
 export function decodeReplicaAppend(buf: Buffer): ReplicaAppendPayload {

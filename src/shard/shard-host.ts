@@ -34,7 +34,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { Worker } from 'node:worker_threads'
 import { BrokerNotAvailableError, InvalidConfigError, KafkaStorageError, type ShardlogError } from '../errors.js'
 import { isShardReadyMessage, type ShardRings, type ShardWorkerData } from './frame.js'
-import { createShardRings, kDefaultRingBytes } from './ring.js'
+import { createShardRings, kDefaultRingBytes, type RingPayload } from './ring.js'
 import { ShardChannel } from './shard-channel.js'
 import { workerExecArgv } from './worker-url.js'
 
@@ -160,7 +160,7 @@ export class ShardHost {
    * handler's typed error, with KAFKA_STORAGE_ERROR if the worker dies first or the
    * replacement is not up within `restartWaitMs`, with BROKER_NOT_AVAILABLE after `stop()`.
    */
-  request(op: number, payload: Uint8Array): Promise<Buffer> {
+  request(op: number, payload: RingPayload): Promise<Buffer> {
     switch (this.#state) {
       case 'running':
         return this.#channel.request(op, payload)
@@ -237,7 +237,7 @@ export class ShardHost {
     this.#state = 'stopped'
   }
 
-  async #requestAfterRestart(op: number, payload: Uint8Array): Promise<Buffer> {
+  async #requestAfterRestart(op: number, payload: RingPayload): Promise<Buffer> {
     const gate = this.#gate
     if (gate === undefined) throw this.#lastFailure ?? this.#stoppedError()
     if (gate.error !== undefined) throw gate.error

@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { frameBytes, kFlagError, kFrameHeaderBytes, kMaxUserOp } from '../../src/shard/frame.js'
 import {
-  MessageBacklog, RingConsumer, RingProducer, assertShardRings, createRingBuffer, createShardRings,
-  kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage,
+  GatherPayload, MessageBacklog, RingConsumer, RingProducer, assertShardRings, createRingBuffer, createShardRings,
+  kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage, type RingPayload,
 } from '../../src/shard/ring.js'
 
 interface Received {
@@ -31,7 +31,7 @@ function pattern(length: number, seed: number): Buffer {
   return bytes
 }
 
-function message(requestId: number, payload: Uint8Array, op = 1, flags = 0): RingMessage {
+function message(requestId: number, payload: RingPayload, op = 1, flags = 0): RingMessage {
   return { requestId, op, flags, payload, sent: 0 }
 }
 
@@ -238,6 +238,24 @@ describe('shard > ring > random traffic', () => {
         expect(got.findIndex((payload, i) => !payload.equals(sent[i]!))).toBe(-1)
         expect(consumer.usedBytes()).toBe(0)
       }), { numRuns: 120 })
+  })
+})
+
+describe('shard > ring > gather payloads', () => {
+  it('writes several parts back to back, across the end of the ring and in chunks, byte for byte', () => {
+    fc.assert(fc.property(
+      fc.array(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 12 }),
+      (messages) => {
+        const { producer, consumer } = ring(1024)
+        let id = 0
+        for (const sizes of messages) {
+          const parts = sizes.map((n, i) => pattern(n, id * 10 + i))
+          const { received } = pushThrough(producer, consumer, message(++id, new GatherPayload(parts)))
+          expect(received).toHaveLength(1)
+          expect(received[0]!.payload.equals(Buffer.concat(parts))).toBe(true)
+        }
+      },
+    ), { numRuns: 60 })
   })
 })
 
