@@ -32,7 +32,7 @@ export interface BrokerHandle {
   readonly isRunning: boolean
   /** True while paused. */
   readonly isPaused: boolean
-  /** Abrupt stop: workers terminated, no clean shutdown; the controller notices by missed heartbeats. */
+  /** Abrupt stop: workers terminated, no clean shutdown, its listener closed; the controller notices by missed heartbeats. */
   kill(): Promise<void>
   /** Controlled shutdown: leadership moves to other in-sync replicas first, then a clean stop. */
   shutdown(): Promise<void>
@@ -155,9 +155,19 @@ export class Cluster {
       get shards() { return b.shards },
       get isRunning() { return !b.isStopped },
       get isPaused() { return b.isPaused },
-      kill: () => engine.killBroker(id),
-      shutdown: () => engine.shutdownBroker(id),
-      restart: () => engine.restartBroker(id),
+      // A dead broker also stops listening, so Kafka clients see its connections refused.
+      kill: async () => {
+        await this.listeners?.stopBroker(id)
+        await engine.killBroker(id)
+      },
+      shutdown: async () => {
+        await engine.shutdownBroker(id)
+        await this.listeners?.stopBroker(id)
+      },
+      restart: async () => {
+        await engine.restartBroker(id)
+        await this.listeners?.startBroker(id)
+      },
       pause: () => b.pause(),
       resume: () => b.resume(),
     }

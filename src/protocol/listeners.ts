@@ -32,6 +32,10 @@ export interface Listeners {
   readonly addresses: ReadonlyArray<{ brokerId: number; host: string; port: number }>
   /** The listeners themselves, by broker id. */
   readonly servers: readonly KafkaServer[]
+  /** Closes one broker's listener and its connections, as a dead broker refuses connections. */
+  stopBroker(brokerId: number): Promise<void>
+  /** Listens again for a broker, on the address it had. */
+  startBroker(brokerId: number): Promise<void>
   /** Closes every listener and connection. */
   close(): Promise<void>
 }
@@ -49,20 +53,21 @@ export async function startListeners(
   const endpoints: BrokerEndpoint[] = []
   const servers: KafkaServer[] = []
   const clusterId = clusterIdFor(engine)
+  const serverFor = (brokerId: number, port: number): Promise<KafkaServer> => KafkaServer.start({
+    engine,
+    brokerId,
+    groups,
+    host: opts.host,
+    port,
+    advertisedHost: opts.advertisedHost,
+    endpoints: () => endpoints,
+    clusterId,
+    logger: opts.logger,
+    connection: opts.connection,
+  })
   try {
     for (const broker of engine.brokers) {
-      const server = await KafkaServer.start({
-        engine,
-        brokerId: broker.id,
-        groups,
-        host: opts.host,
-        port: opts.port === 0 ? 0 : opts.port + broker.id,
-        advertisedHost: opts.advertisedHost,
-        endpoints: () => endpoints,
-        clusterId,
-        logger: opts.logger,
-        connection: opts.connection,
-      })
+      const server = await serverFor(broker.id, opts.port === 0 ? 0 : opts.port + broker.id)
       servers.push(server)
       endpoints.push(server.endpoint)
     }
@@ -70,12 +75,24 @@ export async function startListeners(
     await Promise.all(servers.map((s) => s.close()))
     throw err
   }
+  const stopped = new Set<number>()
   const first = endpoints[0]!
   let closing: Promise<void> | undefined
   return {
     bootstrap: hostPort(first.host, first.port),
     addresses: endpoints.map((e) => ({ brokerId: e.brokerId, host: e.host, port: e.port })),
     servers,
+    stopBroker: async (brokerId) => {
+      const server = servers[brokerId]
+      if (!server || stopped.has(brokerId)) return
+      stopped.add(brokerId)
+      await server.close()
+    },
+    startBroker: async (brokerId) => {
+      if (!stopped.has(brokerId) || closing) return
+      servers[brokerId] = await serverFor(brokerId, endpoints[brokerId]!.port)
+      stopped.delete(brokerId)
+    },
     close: () => {
       closing ??= Promise.all(servers.map((s) => s.close())).then(() => undefined)
       return closing

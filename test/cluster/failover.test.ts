@@ -151,3 +151,40 @@ describe('cluster > failover', () => {
     }
   })
 })
+
+describe('cluster > failover seen by a Kafka client', () => {
+  it('kafkajs keeps producing through a leader kill: the dead broker stops listening, metadata moves, the client retries', async () => {
+    const { Kafka, logLevel } = await import('kafkajs')
+    const net = await import('node:net')
+    const cluster = await startCluster({ brokers: 3, shards: 1, listeners: true, config: haConfig })
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] })
+    const kafka = new Kafka({ brokers: [cluster.bootstrap!], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 500 } })
+    const producer = kafka.producer({ idempotent: true })
+    await producer.connect()
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ value: 'before' }] })
+      const leader = (await meta(cluster, topic)).leader
+      const address = cluster.listenerAddresses.find((a) => a.brokerId === leader)!
+      await cluster.broker(leader).kill()
+      const refused = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(address.port, address.host)
+        socket.once('connect', () => { socket.destroy(); resolve(false) })
+        socket.once('error', () => resolve(true))
+      })
+      expect(refused).toBe(true)
+      await producer.send({ topic, acks: -1, messages: [{ value: 'after' }] })
+      await cluster.broker(leader).restart()
+      const again = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(address.port, address.host)
+        socket.once('connect', () => { socket.destroy(); resolve(true) })
+        socket.once('error', () => resolve(false))
+      })
+      expect(again).toBe(true)
+    } finally {
+      await producer.disconnect()
+    }
+    const values = [...(await readAll(cluster, topic, 1)).values()]
+    expect(values).toEqual(['before', 'after'])
+  })
+})
