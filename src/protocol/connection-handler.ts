@@ -196,7 +196,12 @@ export class ConnectionHandler {
     }
     let result: unknown
     try {
-      result = handler.handle(body as never, ctx)
+      // A paused broker (fault injection: a hung broker) holds every request until resumed;
+      // they then start in arrival order, so pipelined produces keep their order.
+      const broker = this.broker.engine.brokers[this.broker.brokerId]
+      result = broker?.isPaused
+        ? broker.whenProcessing().then(() => handler.handle(body as never, ctx))
+        : handler.handle(body as never, ctx)
     } catch (err) {
       this.onHandlerError(codec.name, err)
       return

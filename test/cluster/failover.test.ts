@@ -188,3 +188,26 @@ describe('cluster > failover seen by a Kafka client', () => {
     expect(values).toEqual(['before', 'after'])
   })
 })
+
+describe('cluster > a paused broker seen by a Kafka client', () => {
+  it('holds requests while paused and answers them after resume', async () => {
+    const { KafkaConnection } = await import('../../src/protocol/connection.js')
+    const { ApiKey } = await import('../../src/protocol/api-keys.js')
+    const cluster = await startCluster({ brokers: 1, shards: 1, listeners: true })
+    const [address] = cluster.listenerAddresses
+    const connection = await KafkaConnection.connect({ host: address!.host, port: address!.port, clientId: 'pause-test' })
+    try {
+      cluster.broker(0).pause()
+      let answered = false
+      const pending = connection.request(ApiKey.Metadata, { topics: null, allowAutoTopicCreation: false, includeClusterAuthorizedOperations: false, includeTopicAuthorizedOperations: false })
+        .then((r) => { answered = true; return r })
+      await new Promise((r) => setTimeout(r, 300))
+      expect(answered).toBe(false)
+      cluster.broker(0).resume()
+      const res = await pending
+      expect(res.brokers.map((b) => b.nodeId)).toEqual([0])
+    } finally {
+      connection.close()
+    }
+  })
+})
