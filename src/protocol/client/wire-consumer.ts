@@ -64,6 +64,11 @@ export interface WireConsumerOptions {
   maxPartitionBytes?: number
   /** Kafka's `fetch.max.wait.ms`. Default 500. */
   maxWaitMs?: number
+  /**
+   * How often a group member re-reads the metadata of its topics to notice added partitions
+   * (it then rejoins so they get assigned), in ms: Kafka's `metadata.max.age.ms`. Default 30000.
+   */
+  metadataMaxAgeMs?: number
   /** Kafka's `client.id` of the client {@link WireConsumer.create} makes for a bootstrap string. Default `shardlog-consumer`. */
   clientId?: string
 }
@@ -136,6 +141,10 @@ export class WireConsumer {
   private readonly autoOffsetReset: AutoOffsetReset
   private readonly autoCommit: boolean
   private readonly autoCommitIntervalMs: number
+  private readonly metadataMaxAgeMs: number
+  /** Partition counts of the subscribed topics as of the last assignment, and when they were checked. */
+  private assignedCounts = ''
+  private countsCheckedAt = 0
   private readonly minBytes: number
   private readonly maxBytes: number
   private readonly maxPartitionBytes: number
@@ -159,6 +168,7 @@ export class WireConsumer {
     }
     this.autoCommit = options.autoCommit ?? true
     this.autoCommitIntervalMs = options.autoCommitIntervalMs ?? 5_000
+    this.metadataMaxAgeMs = options.metadataMaxAgeMs ?? 30_000
     this.minBytes = options.minBytes ?? 1
     this.maxBytes = options.maxBytes ?? 52_428_800
     this.maxPartitionBytes = options.maxPartitionBytes ?? 1_048_576
@@ -282,8 +292,11 @@ export class WireConsumer {
     const inFlight = new Map<number, Promise<FetchOutcome>>()
     while (this.running) {
       try {
+        if (this.member !== undefined && this.manual === undefined && !this.member.needsJoin) await this.checkPartitionCounts()
         if (this.member !== undefined && this.member.needsJoin && this.manual === undefined) {
           await this.rebalance(inFlight)
+          this.assignedCounts = this.partitionCounts()
+          this.countsCheckedAt = Date.now()
         }
         await this.resolvePositions()
         // After NOT_LEADER_OR_FOLLOWER and friends, fetch again only once the new leaders are known.
@@ -507,6 +520,21 @@ export class WireConsumer {
   private onCommitError(err: unknown): void {
     if (this.member !== undefined && isRejoinError(err)) this.member.requestRejoin(err as ShardlogError)
     // Other commit failures are retried at the next interval, as Kafka's auto-commit does.
+  }
+
+  private partitionCounts(): string {
+    return this.topics.map((t) => `${t}:${this.client.cachedTopic(t)?.partitions.length ?? 0}`).sort().join(',')
+  }
+
+  /**
+   * Every `metadataMaxAgeMs`, re-reads the subscribed topics' metadata; a topic that gained
+   * partitions makes the member rejoin, as a Kafka consumer does, so the new ones get assigned.
+   */
+  private async checkPartitionCounts(): Promise<void> {
+    if (Date.now() - this.countsCheckedAt < this.metadataMaxAgeMs) return
+    this.countsCheckedAt = Date.now()
+    await this.client.refreshMetadata(this.topics).catch(() => undefined) // tried again next time
+    if (this.partitionCounts() !== this.assignedCounts) this.member?.requestRejoin()
   }
 
   private refreshMetadata(): void {

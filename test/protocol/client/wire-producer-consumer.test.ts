@@ -154,6 +154,21 @@ describe('protocol > client > WireProducer + WireConsumer', () => {
     expect(later.map((r) => [r.partition, r.offset, r.value?.toString()])).toEqual([[2, 10, 'late']])
   })
 
+  it('a group member notices partitions added to its topic (metadata.max.age.ms) and rejoins to get them', async () => {
+    const { bootstrap, topic, admin } = await setup(wire.bootstrap, 2)
+    const c = await WireConsumer.create(bootstrap, { groupId: randomName('group'), autoOffsetReset: 'earliest', heartbeatIntervalMs: 100, sessionTimeoutMs: 6_000, metadataMaxAgeMs: 200 })
+    onTestFinished(() => c.close())
+    c.subscribe([topic])
+    const seen = new Set<number>()
+    await c.run({ eachBatch: (b) => { for (const r of b.records) seen.add(r.partition) } })
+    await waitFor(() => c.assignment().length === 2, 10_000, 'the first assignment')
+    await admin.createPartitions(topic, 4)
+    await waitFor(() => c.assignment().length === 4, 10_000, 'the added partitions to be assigned')
+    const p = await producer(bootstrap)
+    await p.send(topic, [0, 1, 2, 3].map((partition) => ({ value: 'x', partition })))
+    await waitFor(() => seen.size === 4, 10_000, 'a record from every partition')
+  })
+
   it('a consumer without a group reads every partition from latest by default and commits nothing', async () => {
     const { bootstrap, topic } = await setup(wire.bootstrap, 2)
     const p = await producer(bootstrap)
