@@ -534,7 +534,10 @@ export class WireConsumer {
     if (Date.now() - this.countsCheckedAt < this.metadataMaxAgeMs) return
     this.countsCheckedAt = Date.now()
     await this.client.refreshMetadata(this.topics).catch(() => undefined) // tried again next time
-    if (this.partitionCounts() !== this.assignedCounts) this.member?.requestRejoin()
+    const counts = this.partitionCounts()
+    // The first look only records the counts the member joined with (run() joins it first).
+    if (this.assignedCounts === '') this.assignedCounts = counts
+    else if (counts !== this.assignedCounts) this.member?.requestRejoin()
   }
 
   private refreshMetadata(): void {
