@@ -94,6 +94,8 @@ const NO_HEADERS: { [key: string]: Buffer | null } = Object.freeze({}) as { [key
 /** An in-process consumer. */
 export class Consumer {
   private readonly subscriptions = new Map<string, { fromBeginning: boolean; fromTimestamp?: number }>()
+  /** RegExp subscriptions, matched again against new topics as they are created (Kafka's pattern subscription). */
+  private readonly patterns: Array<{ pattern: RegExp; start: { fromBeginning: boolean; fromTimestamp?: number } }> = []
   private manual: Array<{ topic: string; partition: number }> | undefined
   private positions = new Map<string, PartitionPosition>()
   private readonly pausedSet = new Set<string>()
@@ -132,7 +134,8 @@ export class Consumer {
     if (list.length === 0) throw new InvalidRequestError('subscribe needs `topic` or `topics`')
     for (const t of list) {
       if (t instanceof RegExp) {
-        for (const info of this.engine.controller.topics.all()) if (t.test(info.name) && !info.internal) this.subscriptions.set(info.name, start)
+        this.patterns.push({ pattern: t, start })
+        this.matchPatterns()
       } else {
         if (!this.engine.controller.topics.has(t)) {
           if (!this.engine.config.autoCreateTopicsEnable) throw new UnknownTopicOrPartitionError(`Topic '${t}' does not exist`)
@@ -159,7 +162,7 @@ export class Consumer {
   async run(config: ConsumerRunConfig): Promise<void> {
     if (this.running) throw new InvalidRequestError('The consumer is already running')
     if (!config.eachMessage && !config.eachBatch) throw new InvalidRequestError('run needs eachMessage or eachBatch')
-    if (this.subscriptions.size === 0 && !this.manual) throw new InvalidRequestError('Subscribe to a topic or assign partitions before run')
+    if (this.subscriptions.size === 0 && this.patterns.length === 0 && !this.manual) throw new InvalidRequestError('Subscribe to a topic or assign partitions before run')
     this.runConfig = config
     this.running = true
     if (this.config.groupId && !this.manual) {
@@ -180,6 +183,16 @@ export class Consumer {
       // The loop only ends on stop(); an escaped error is reported, never swallowed silently.
       process.emitWarning(`shardlog consumer stopped: ${err instanceof Error ? err.message : String(err)}`)
     })
+  }
+
+  /** Adds the topics that match a pattern subscription (new topics included) to the subscriptions. */
+  private matchPatterns(): void {
+    if (this.patterns.length === 0) return
+    for (const info of this.engine.controller.topics.all()) {
+      if (info.internal || this.subscriptions.has(info.name)) continue
+      const match = this.patterns.find((p) => { p.pattern.lastIndex = 0; return p.pattern.test(info.name) })
+      if (match) this.subscriptions.set(info.name, match.start)
+    }
   }
 
   private partitionsToRead(): Array<{ topic: string; partition: number }> {
@@ -216,6 +229,7 @@ export class Consumer {
 
   /** Brings `positions` in line with the current assignment; fires rebalance listeners. */
   private async syncAssignment(): Promise<void> {
+    this.matchPatterns()
     if (this.membership?.subscriptionChanged()) this.membership.requestRejoin()
     if (this.membership && this.membership.needsJoin) {
       const before = [...this.positions.values()].map((p) => ({ topic: p.topic, partition: p.partition }))
