@@ -6,6 +6,7 @@
  * Lives on the caller's (main) thread.
  */
 import type { RecordInput } from '../records/record-batch.js'
+import { incrementSequence } from '../records/batch-header.js'
 import { encodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import type { CompressionType } from '../records/compression/index.js'
 import { defaultPartitioner, type Partitioner, type PartitionerFactory } from './partitioners.js'
@@ -317,10 +318,4 @@ export class Producer {
     await this.flush()
     this.connected = false
   }
-}
-
-/** Kafka's DefaultRecordBatch.incrementSequence: sequences wrap from Integer.MAX_VALUE to 0. */
-export function incrementSequence(sequence: number, increment: number): number {
-  if (sequence > 0x7fffffff - increment) return increment - (0x7fffffff - sequence) - 1
-  return sequence + increment
 }

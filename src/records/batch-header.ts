@@ -120,3 +120,12 @@ export function writeBatchCrc(buf: Buffer, pos: number, size: number): void {
 export function codecOf(attributes: number): number {
   return attributes & COMPRESSION_CODEC_MASK
 }
+
+/**
+ * Kafka's `DefaultRecordBatch.incrementSequence`: the sequence number `increment` after
+ * `sequence`, wrapping from Int32.MaxValue to 0 as idempotent producers' sequences do.
+ */
+export function incrementSequence(sequence: number, increment: number): number {
+  if (sequence > 0x7fffffff - increment) return increment - (0x7fffffff - sequence) - 1
+  return sequence + increment
+}

@@ -52,7 +52,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { CorruptRecordError, InvalidProducerEpochError, OutOfOrderSequenceError, UnknownProducerIdError } from '../errors.js'
-import { CONTROL_FLAG_MASK, readInt64, writeInt64, type BatchHeader } from '../records/batch-header.js'
+import { CONTROL_FLAG_MASK, incrementSequence, readInt64, writeInt64, type BatchHeader } from '../records/batch-header.js'
 import { crc32c } from '../records/crc32c.js'
 import { writeFileAtomicSync } from './atomic-file.js'
 
@@ -171,7 +171,7 @@ export class ProducerStateManager {
       }
       return { kind: 'append' }
     }
-    const lastSeq = lastSequenceOf(h.baseSequence, h.lastOffsetDelta)
+    const lastSeq = incrementSequence(h.baseSequence, h.lastOffsetDelta)
     if (h.producerEpoch === entry.producerEpoch) {
       const dup = entry.batches.find((b) => b.firstSeq === h.baseSequence && b.lastSeq === lastSeq)
       if (dup !== undefined) return { kind: 'duplicate', firstOffset: dup.firstOffset, lastOffset: dup.lastOffset }
@@ -212,7 +212,7 @@ export class ProducerStateManager {
     const entry = this.#entryForEpoch(h.producerId, h.producerEpoch)
     entry.batches.push({
       firstSeq: h.baseSequence,
-      lastSeq: lastSequenceOf(h.baseSequence, h.lastOffsetDelta),
+      lastSeq: incrementSequence(h.baseSequence, h.lastOffsetDelta),
       firstOffset: h.firstOffset,
       lastOffset: h.lastOffset,
       timestamp: h.timestamp,
@@ -371,11 +371,6 @@ function nextSequence(seq: number): number {
   return seq === INT32_MAX ? 0 : seq + 1
 }
 
-/** Kafka's `DefaultRecordBatch.incrementSequence(baseSequence, lastOffsetDelta)`: wraps past Int32.MaxValue to 0. */
-function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): number {
-  if (baseSequence > INT32_MAX - lastOffsetDelta) return lastOffsetDelta - (INT32_MAX - baseSequence) - 1
-  return baseSequence + lastOffsetDelta
-}
 
 function copyEntry(e: MutableEntry): ProducerStateEntry {
   return { producerId: e.producerId, producerEpoch: e.producerEpoch, lastTimestamp: e.lastTimestamp, batches: [...e.batches] }

@@ -23,7 +23,7 @@ import { Command } from 'commander'
 import { CorruptRecordError, InvalidRequestError } from '../../errors.js'
 import {
   BATCH_LENGTH, CONTROL_FLAG_MASK, CURRENT_MAGIC, DELETE_HORIZON_FLAG_MASK, LAST_OFFSET_DELTA, LOG_OVERHEAD,
-  RECORD_BATCH_OVERHEAD, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, codecOf, isBatchCrcValid, readBatchHeader, readInt64,
+  RECORD_BATCH_OVERHEAD, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, codecOf, incrementSequence, isBatchCrcValid, readBatchHeader, readInt64,
   type BatchHeader,
 } from '../../records/batch-header.js'
 import { decodeRecordBatch, type Record } from '../../records/record-batch.js'
@@ -37,7 +37,6 @@ export interface DumpLogOptions {
 }
 
 const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
-const INT32_MAX = 0x7fff_ffff
 const OFFSET_INDEX_ENTRY = 8
 const TIME_INDEX_ENTRY = 12
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -154,7 +153,7 @@ async function* dumpLog(file: string, opts: DumpLogOptions): AsyncGenerator<stri
 
 /** Kafka's batch line (`DumpLogSegments.dumpLog`), field for field. */
 function batchLine(h: BatchHeader, position: number, size: number, valid: boolean): string {
-  const lastSequence = h.baseSequence < 0 ? -1 : sequenceAt(h.baseSequence, h.lastOffsetDelta)
+  const lastSequence = h.baseSequence < 0 ? -1 : incrementSequence(h.baseSequence, h.lastOffsetDelta)
   const deleteHorizon = (h.attributes & DELETE_HORIZON_FLAG_MASK) !== 0 ? String(h.baseTimestamp) : 'none'
   return `baseOffset: ${h.baseOffset} lastOffset: ${h.baseOffset + h.lastOffsetDelta} count: ${h.recordsCount}` +
     ` baseSequence: ${h.baseSequence} lastSequence: ${lastSequence} producerId: ${h.producerId} producerEpoch: ${h.producerEpoch}` +
@@ -175,7 +174,7 @@ async function* recordLines(batch: Buffer, h: BatchHeader): AsyncGenerator<strin
   }
   const control = (h.attributes & CONTROL_FLAG_MASK) !== 0
   for (const r of records) {
-    const sequence = h.baseSequence < 0 ? -1 : sequenceAt(h.baseSequence, r.offset - h.baseOffset)
+    const sequence = h.baseSequence < 0 ? -1 : incrementSequence(h.baseSequence, r.offset - h.baseOffset)
     let line = `| offset: ${r.offset} ${timestampTypeOf(h)}: ${r.timestamp} keySize: ${r.key?.length ?? -1} valueSize: ${r.value?.length ?? -1}` +
       ` sequence: ${sequence} headerKeys: [${r.headers.map((x) => x.key).join(',')}]`
     if (control) {
@@ -286,10 +285,6 @@ function timestampTypeOf(h: BatchHeader): string {
   return (h.attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 'LogAppendTime' : 'CreateTime'
 }
 
-/** Sequence of the record `delta` after `base`, wrapping past Int32.MaxValue (Kafka's incrementSequence). */
-function sequenceAt(base: number, delta: number): number {
-  return base > INT32_MAX - delta ? delta - (INT32_MAX - base) - 1 : base + delta
-}
 
 /** UTF-8 text when the bytes are valid UTF-8 without control characters, else `0x` + hex; `null` for null. */
 function printable(bytes: Buffer | null): string {

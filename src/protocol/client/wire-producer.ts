@@ -34,7 +34,7 @@
 import {
   InvalidConfigError, InvalidRequestError, LeaderNotAvailableError, NetworkError, UnknownTopicOrPartitionError, isShardlogError, type ShardlogError,
 } from '../../errors.js'
-import { incrementSequence } from '../../client/producer.js'
+import { incrementSequence } from '../../records/batch-header.js'
 import { defaultPartitioner, type Partitioner } from '../../client/partitioners.js'
 import type { CompressionType } from '../../records/compression/index.js'
 import { encodeRecordBatch, type RecordInput } from '../../records/record-batch.js'
