@@ -18,7 +18,7 @@ import { ProducerStateManager } from '../storage/producer-state-manager.js'
 import { validateCompactedBatch } from '../storage/log-cleaner.js'
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from '../storage/log-loader.js'
 import { readBatchHeader, TRANSACTIONAL_FLAG_MASK, RECORD_BATCH_OVERHEAD, batchSizeAt, type BatchHeader } from '../records/batch-header.js'
-import { CorruptRecordError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError, NotEnoughReplicasAfterAppendError } from '../errors.js'
+import { CorruptRecordError, UnknownTopicOrPartitionError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError, NotEnoughReplicasAfterAppendError } from '../errors.js'
 import type { ProduceResultPayload } from './shard-codec.js'
 
 /** Wakes a waiting fetch when records arrive or the high watermark moves. */
@@ -259,6 +259,16 @@ export class PartitionReplica {
       clearTimeout(w.timer)
       w.reject(err)
     }
+  }
+
+  /**
+   * The replica is being deleted (its files go with the log manager's remove): acks=all
+   * produces fail, and long-polling fetches wake at once to find the partition gone instead
+   * of waiting out maxWaitMs.
+   */
+  detach(): void {
+    this.failAckWaiters(new UnknownTopicOrPartitionError(`${this.log.topic}-${this.log.partition} was deleted`))
+    this.notify()
   }
 
   /** Closes the log, checkpointing producer state, epochs and the high watermark first. */

@@ -98,7 +98,7 @@ export class ShardRuntime {
     const key = `${m.topic}\u0000${m.partition}`
     const r = this.replicas.get(key)
     this.replicas.delete(key)
-    r?.onNextAppend(() => undefined)
+    r?.detach()
     this.logs.remove(m.topic, m.partition)
     return EMPTY
   }

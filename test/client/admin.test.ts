@@ -121,3 +121,18 @@ describe('client > data directory lock', () => {
     await second.stop()
   })
 })
+
+describe('client > deleting a topic under a waiting consumer', () => {
+  it('wakes the long-polling fetch at once instead of after maxWaitTimeInMs', async () => {
+    const { startCluster: start, topicName: name } = await import('../helpers/cluster.js')
+    const cluster = await start({ shards: 1 })
+    const topic = name()
+    await cluster.admin().createTopics({ topics: [{ topic }] })
+    // maxWaitMs beyond the test's own timeout: only an early wake-up lets this test pass.
+    const fetch = cluster.engine.fetch({ maxWaitMs: 120_000, minBytes: 1, maxBytes: 1024, isolation: 0 }, [{ topic, partition: 0, offset: 0, maxBytes: 1024 }])
+    await new Promise((r) => setTimeout(r, 100))
+    await cluster.admin().deleteTopics({ topics: [topic] })
+    const [result] = await fetch
+    expect(result!.errorCode).toBe(3) // UNKNOWN_TOPIC_OR_PARTITION
+  })
+})
