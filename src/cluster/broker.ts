@@ -18,6 +18,7 @@ import {
 } from '../shard/shard-codec.js'
 import type { ShardRuntimeOptions } from '../shard/shard-runtime.js'
 import { shardForPartition } from './placement.js'
+import { groupByOwner, inRequestOrder } from './partition-routing.js'
 import { BrokerNotAvailableError } from '../errors.js'
 
 /** Options of one broker. */
@@ -120,13 +121,7 @@ export class Broker {
   /** Sends one request per shard with the items that shard owns. */
   private async perShard<T extends PartitionRef>(items: readonly T[], op: number): Promise<Buffer[]> {
     await this.whenProcessing()
-    const byShard = new Map<ShardHost, T[]>()
-    for (const it of items) {
-      const host = this.shardOf(it.topic, it.partition)
-      let list = byShard.get(host)
-      if (!list) byShard.set(host, (list = []))
-      list.push(it)
-    }
+    const byShard = groupByOwner(items, (topic, partition) => this.shardOf(topic, partition))
     return Promise.all([...byShard].map(([host, list]) => host.request(op, encodeJson(list))))
   }
 
@@ -187,9 +182,7 @@ export class Broker {
   async partitionStates(refs: readonly PartitionRef[]): Promise<PartitionStateResult[]> {
     if (refs.length === 0) return []
     const lists = (await this.perShard(refs, ShardOp.PartitionState)).map((b) => decodeJson<PartitionStateResult[]>(b))
-    const index = new Map<string, PartitionStateResult>()
-    for (const list of lists) for (const s of list) index.set(`${s.topic}\u0000${s.partition}`, s)
-    return refs.map((r) => index.get(`${r.topic}\u0000${r.partition}`)!)
+    return inRequestOrder(refs, lists)
   }
 
   /** End offset of a leader epoch (OffsetForLeaderEpoch). */

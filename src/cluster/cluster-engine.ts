@@ -14,6 +14,7 @@ import { parseServerConfig, type ServerConfig } from './server-config.js'
 import { fetchAcrossShards, type FetchParams } from './fetch-fanout.js'
 import { ReplicationManager } from './replication-manager.js'
 import { ReplicaFetcher } from './replica-fetcher.js'
+import { groupByOwner, inRequestOrder } from './partition-routing.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { ShardHost } from '../shard/shard-host.js'
 import type { FetchPartitionRequest, FetchPartitionResult, ProduceResultPayload } from '../shard/shard-codec.js'
@@ -31,7 +32,6 @@ export interface EngineOptions {
   ringBytes?: number
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 /** The cluster engine: controller + brokers + replication + routing. */
 export class ClusterEngine {
@@ -356,17 +356,8 @@ export class ClusterEngine {
   /** Offsets and sizes of partitions at their leaders. */
   async partitionStates(refs: readonly PartitionRef[]): Promise<PartitionStateResult[]> {
     this.ensureRunning()
-    const byBroker = new Map<Broker, PartitionRef[]>()
-    for (const r of refs) {
-      const b = this.leaderOf(r.topic, r.partition)
-      let list = byBroker.get(b)
-      if (!list) byBroker.set(b, (list = []))
-      list.push(r)
-    }
-    const lists = await Promise.all([...byBroker].map(([b, list]) => b.partitionStates(list)))
-    const index = new Map<string, PartitionStateResult>()
-    for (const list of lists) for (const s of list) index.set(key(s.topic, s.partition), s)
-    return refs.map((r) => index.get(key(r.topic, r.partition))!)
+    const byBroker = groupByOwner(refs, (topic, partition) => this.leaderOf(topic, partition))
+    return inRequestOrder(refs, await Promise.all([...byBroker].map(([b, list]) => b.partitionStates(list))))
   }
 
   /** End offset of a leader epoch at the partition's leader (OffsetForLeaderEpoch). */

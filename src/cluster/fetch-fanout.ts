@@ -6,6 +6,7 @@
  */
 import type { ShardHost } from '../shard/shard-host.js'
 import { ShardOp } from '../shard/shard-ops.js'
+import { groupByOwner, inRequestOrder } from './partition-routing.js'
 import { encodeFetchRequest, decodeFetchResult, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
 
 /** Parameters of a fetch, as in Kafka's FetchRequest. */
@@ -24,7 +25,6 @@ function takeToken(): number {
   return t
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 /** Fetches `partitions`, each routed by `shardOf`, with long polling across shards. */
 export async function fetchAcrossShards(
@@ -32,13 +32,7 @@ export async function fetchAcrossShards(
   partitions: readonly FetchPartitionRequest[],
   shardOf: (topic: string, partition: number) => ShardHost,
 ): Promise<FetchPartitionResult[]> {
-  const byShard = new Map<ShardHost, FetchPartitionRequest[]>()
-  for (const p of partitions) {
-    const host = shardOf(p.topic, p.partition)
-    let list = byShard.get(host)
-    if (!list) byShard.set(host, (list = []))
-    list.push(p)
-  }
+  const byShard = groupByOwner(partitions, shardOf)
   if (byShard.size === 1) {
     const [[host, list]] = [...byShard]
     return decodeFetchResult(await host.request(ShardOp.Fetch, encodeFetchRequest({ ...params, waitToken: 0, partitions: list })))
@@ -57,7 +51,5 @@ export async function fetchAcrossShards(
     }
     return res
   }))
-  const index = new Map<string, FetchPartitionResult>()
-  for (const list of lists) for (const r of list) index.set(key(r.topic, r.partition), r)
-  return partitions.map((p) => index.get(key(p.topic, p.partition))!)
+  return inRequestOrder(partitions, lists)
 }

@@ -1,0 +1,30 @@
+/**
+ * The two halves of every call that spans partitions owned by several shards or brokers:
+ * split the partitions by owner (one request each), then put the owners' answers back in
+ * the caller's order.
+ */
+
+/** A topic partition, as requests and results name it. */
+export interface TopicPartitionRef {
+  readonly topic: string
+  readonly partition: number
+}
+
+/** Groups `items` by `ownerOf(item)`, keeping each owner's items in their original order. */
+export function groupByOwner<O, T extends TopicPartitionRef>(items: readonly T[], ownerOf: (topic: string, partition: number) => O): Map<O, T[]> {
+  const byOwner = new Map<O, T[]>()
+  for (const item of items) {
+    const owner = ownerOf(item.topic, item.partition)
+    let list = byOwner.get(owner)
+    if (!list) byOwner.set(owner, (list = []))
+    list.push(item)
+  }
+  return byOwner
+}
+
+/** The owners' answers, one per requested partition, in the order of `requested`. */
+export function inRequestOrder<R extends TopicPartitionRef>(requested: readonly TopicPartitionRef[], answers: ReadonlyArray<readonly R[]>): R[] {
+  const index = new Map<string, R>()
+  for (const list of answers) for (const r of list) index.set(`${r.topic}\u0000${r.partition}`, r)
+  return requested.map((p) => index.get(`${p.topic}\u0000${p.partition}`)!)
+}
