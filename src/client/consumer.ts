@@ -166,18 +166,7 @@ export class Consumer {
     this.runConfig = config
     this.running = true
     if (this.config.groupId && !this.manual) {
-      const membershipConfig: MembershipConfig = {
-        groupId: this.config.groupId,
-        groupInstanceId: this.config.groupInstanceId ?? null,
-        clientId: this.config.clientId ?? 'shardlog',
-        sessionTimeoutMs: this.config.sessionTimeout ?? 30_000,
-        rebalanceTimeoutMs: this.config.rebalanceTimeout ?? 60_000,
-        heartbeatIntervalMs: this.config.heartbeatInterval ?? 3_000,
-        assigners: this.config.partitionAssigners ?? ['roundrobin', 'range'],
-        topics: () => [...this.subscriptions.keys()],
-        partitionCount: (t) => this.engine.controller.topics.partitionCount(t) ?? 0,
-      }
-      this.membership = new GroupMembership(await this.coordinator(), membershipConfig)
+      this.membership = new GroupMembership(await this.coordinator(), this.membershipConfig(this.config.groupId))
     }
     this.loop = this.consumeLoop().catch((err: unknown) => {
       // The loop only ends on stop(); an escaped error is reported, never swallowed silently.
@@ -192,6 +181,20 @@ export class Consumer {
       if (info.internal || this.subscriptions.has(info.name)) continue
       const match = this.patterns.find((p) => { p.pattern.lastIndex = 0; return p.pattern.test(info.name) })
       if (match) this.subscriptions.set(info.name, match.start)
+    }
+  }
+
+  private membershipConfig(groupId: string): MembershipConfig {
+    return {
+      groupId,
+      groupInstanceId: this.config.groupInstanceId ?? null,
+      clientId: this.config.clientId ?? 'shardlog',
+      sessionTimeoutMs: this.config.sessionTimeout ?? 30_000,
+      rebalanceTimeoutMs: this.config.rebalanceTimeout ?? 60_000,
+      heartbeatIntervalMs: this.config.heartbeatInterval ?? 3_000,
+      assigners: this.config.partitionAssigners ?? ['roundrobin', 'range'],
+      topics: () => [...this.subscriptions.keys()],
+      partitionCount: (t) => this.engine.controller.topics.partitionCount(t) ?? 0,
     }
   }
 
@@ -419,8 +422,8 @@ export class Consumer {
     if (!this.config.groupId) throw new InvalidRequestError('commitOffsets needs a consumer with a groupId')
     if (!this.membership) {
       const coordinator = await this.coordinator()
-      const m = new GroupMembership(coordinator, { groupId: this.config.groupId, groupInstanceId: null, clientId: 'shardlog', sessionTimeoutMs: 30_000, rebalanceTimeoutMs: 60_000, heartbeatIntervalMs: 3_000, assigners: [], topics: () => [], partitionCount: () => 0 })
-      await m.commit(offsets)
+      // Not a member (yet): a simple commit with no generation, which Kafka allows for groups without members.
+      await new GroupMembership(coordinator, this.membershipConfig(this.config.groupId)).commit(offsets)
       return
     }
     await this.membership.commit(offsets)
