@@ -18,7 +18,7 @@ import { ProducerStateManager } from '../storage/producer-state-manager.js'
 import { validateCompactedBatch } from '../storage/log-cleaner.js'
 import { readOffsetCheckpoint, writeOffsetCheckpoint } from '../storage/log-loader.js'
 import { readBatchHeader, TRANSACTIONAL_FLAG_MASK, RECORD_BATCH_OVERHEAD, batchSizeAt, type BatchHeader } from '../records/batch-header.js'
-import { CorruptRecordError, UnknownTopicOrPartitionError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError, NotEnoughReplicasAfterAppendError } from '../errors.js'
+import { CorruptRecordError, InvalidRecordError, UnknownTopicOrPartitionError, NotEnoughReplicasError, NotLeaderOrFollowerError, RequestTimedOutError, NotEnoughReplicasAfterAppendError } from '../errors.js'
 import type { ProduceResultPayload } from './shard-codec.js'
 
 /** Wakes a waiting fetch when records arrive or the high watermark moves. */
@@ -135,6 +135,11 @@ export class PartitionReplica {
     const header = readBatchHeader(batches, 0)
     if (this.log.config.cleanupPolicy.compact) validateCompactedBatch(batches)
     const idempotent = header.producerId >= 0
+    // Sequences are checked per batch: an idempotent append must be one batch, as Kafka
+    // requires of every Produce request since v3 (INVALID_RECORD otherwise).
+    if (idempotent && batchSizeAt(batches, 0) !== batches.length) {
+      throw new InvalidRecordError(`An idempotent produce to ${this.log.topic}-${this.log.partition} must hold exactly one record batch`)
+    }
     const check = idempotent
       ? this.producers.check({
           producerId: header.producerId,

@@ -136,3 +136,19 @@ describe('client > deleting a topic under a waiting consumer', () => {
     expect(result!.errorCode).toBe(3) // UNKNOWN_TOPIC_OR_PARTITION
   })
 })
+
+describe('client > idempotent appends', () => {
+  it('refuses two idempotent batches in one append with INVALID_RECORD and writes nothing', async () => {
+    const { startCluster: start, topicName: name } = await import('../helpers/cluster.js')
+    const { encodeRecordBatch } = await import('../../src/records/record-batch.js')
+    const cluster = await start({ shards: 1 })
+    const topic = name()
+    await cluster.admin().createTopics({ topics: [{ topic }] })
+    const a = await encodeRecordBatch([{ value: 'a' }], { producerId: 7, producerEpoch: 0, baseSequence: 0 })
+    const b = await encodeRecordBatch([{ value: 'b' }], { producerId: 7, producerEpoch: 0, baseSequence: 1 })
+    await expect(cluster.engine.produce(topic, 0, 1, Buffer.concat([a, b]))).rejects.toMatchObject({ code: 'INVALID_RECORD', errorCode: 87 })
+    expect(await cluster.admin().fetchTopicOffsets(topic)).toEqual([{ partition: 0, offset: '0', high: '0', low: '0' }])
+    const ok = await cluster.engine.produce(topic, 0, 1, a)
+    expect(ok.baseOffset).toBe(0)
+  })
+})
