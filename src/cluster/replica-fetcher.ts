@@ -13,6 +13,7 @@ import type { ReplicationManager } from './replication-manager.js'
 import type { PartitionInfo } from './topic-table.js'
 import { fetchAcrossShards } from './fetch-fanout.js'
 import { FetchIsolation } from '../shard/shard-codec.js'
+import { isShardlogError } from '../errors.js'
 
 /** What a fetcher asks of the cluster. */
 export interface FetcherPorts {
@@ -32,6 +33,10 @@ interface Followed {
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
+
+const EXPECTED_WHILE_METADATA_MOVES = new Set([
+  'BROKER_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION',
+])
 
 /** Replicates one leader's partitions to one follower. */
 export class ReplicaFetcher {
@@ -115,9 +120,11 @@ export class ReplicaFetcher {
       } catch (err) {
         if (!this.running) break
         // Brokers stop, restart and change roles under a fetcher: back off and re-read metadata.
-        const msg = err instanceof Error ? err.message : String(err)
-        // Deleted topics and moved leaders are expected while metadata catches up; anything else is worth a warning.
-        if (!/not running|not the leader|is not led|stopped|died|NOT_LEADER|does not host/i.test(msg)) this.ports.warn(`replica fetcher ${this.followerId}<-${this.leaderId}: ${msg}`)
+        // Stopped or restarting brokers, moved leaders and deleted topics are expected while
+        // metadata catches up; anything else is worth a warning.
+        if (!isShardlogError(err) || !EXPECTED_WHILE_METADATA_MOVES.has(err.code)) {
+          this.ports.warn(`replica fetcher ${this.followerId}<-${this.leaderId}: ${err instanceof Error ? err.message : String(err)}`)
+        }
         this.followed.clear()
         await this.sleep(100)
       }
