@@ -105,7 +105,7 @@ import { compress, compressSync, decompress, decompressSync, hasSyncCodec, type 
 import { DEFAULT_MAX_DECOMPRESSED_BYTES, gzipDecompressSync } from './compression/gzip.js'
 import { lz4DecompressSync } from './compression/lz4.js'
 import {
-  decodeRecordBatchUsing, encodeRecordBatchUsing, type DecodedBatch, type EncodeBatchOptions, type RecordInput,
+  decodeRecordBatchUsing, encodeRecordBatchUsing, type BlockDecompressor, type DecodedBatch, type EncodeBatchOptions, type RecordBuilder, type RecordInput,
 } from './record-batch.js'
 import { workerUrl, type WorkerEntry } from '../shard/worker-url.js'
 
@@ -378,10 +378,14 @@ export function encodeBatchMaybeOffloaded(
  * block in the shared pool when {@link shouldOffload} says the compressed block is big enough
  * for its codec. What the consumer calls.
  */
-export function decodeBatchMaybeOffloaded(
-  buf: Buffer, pos = 0, thresholds: OffloadThresholds = DEFAULT_OFFLOAD_THRESHOLDS,
-): Promise<DecodedBatch> {
-  return decodeRecordBatchUsing((type, block) => shouldOffload(type, block.length, 'decompress', thresholds)
+export function decodeBatchMaybeOffloaded(buf: Buffer, pos?: number, thresholds?: OffloadThresholds): Promise<DecodedBatch>
+/** As above, with every record built by `build` (the consumer's messages). */
+export function decodeBatchMaybeOffloaded<R>(buf: Buffer, pos: number, thresholds: OffloadThresholds, build: RecordBuilder<R>): Promise<DecodedBatch<R>>
+export function decodeBatchMaybeOffloaded<R>(
+  buf: Buffer, pos = 0, thresholds: OffloadThresholds = DEFAULT_OFFLOAD_THRESHOLDS, build?: RecordBuilder<R>,
+): Promise<DecodedBatch<R> | DecodedBatch> {
+  const decompressBlock: BlockDecompressor = (type, block) => shouldOffload(type, block.length, 'decompress', thresholds)
     ? getCodecPool().decompress(type, block)
-    : decompress(type, block), buf, pos)
+    : decompress(type, block)
+  return build ? decodeRecordBatchUsing(decompressBlock, buf, pos, build) : decodeRecordBatchUsing(decompressBlock, buf, pos)
 }

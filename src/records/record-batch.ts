@@ -37,7 +37,7 @@ import {
   ATTRIBUTES, BASE_OFFSET, BASE_SEQUENCE, BASE_TIMESTAMP, BATCH_LENGTH, COMPRESSION_CODEC_MASK,
   CONTROL_FLAG_MASK, CRC, CURRENT_MAGIC, DELETE_HORIZON_FLAG_MASK, LAST_OFFSET_DELTA, LOG_OVERHEAD,
   MAGIC, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, PRODUCER_EPOCH, PRODUCER_ID, RECORD_BATCH_OVERHEAD,
-  RECORDS_COUNT, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, readBatchHeader, writeInt64,
+  RECORDS_COUNT, TIMESTAMP_TYPE_MASK, TRANSACTIONAL_FLAG_MASK, readBatchHeader, readInt64, writeInt64,
   type BatchHeader,
 } from './batch-header.js'
 import {
@@ -122,11 +122,23 @@ export interface EncodeBatchOptions {
   deleteHorizonMs?: number
 }
 
-/** A decoded batch: its header, its flags and its records. */
-export interface DecodedBatch {
+/**
+ * Builds what a decoder hands out for one record, straight from its fields, so a reader that
+ * wants its own shape (the consumer's kafkajs-style message) allocates one object per record
+ * instead of a {@link Record} and then its own. `headers` is {@link NO_RECORD_HEADERS} (shared,
+ * frozen) for a record without headers; `attributes` is the record's own attribute byte (unused
+ * by Kafka so far, 0). Must not throw.
+ */
+export type RecordBuilder<R> = (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[], attributes: number) => R
+
+/** The `headers` a {@link RecordBuilder} gets for a record without headers: shared, frozen. */
+export const NO_RECORD_HEADERS: RecordHeader[] = Object.freeze([]) as unknown as RecordHeader[]
+
+/** A decoded batch: its header, its flags and its records (as `R`, {@link Record} by default). */
+export interface DecodedBatch<R = Record> {
   header: BatchHeader
   compression: CompressionType
-  records: Record[]
+  records: R[]
   isControl: boolean
   isTransactional: boolean
   timestampType: TimestampType
@@ -475,14 +487,19 @@ export type BlockDecompressor = (type: CompressionType, block: Buffer) => Promis
  * called only after the batch passed its length, magic and CRC checks, and not for an empty
  * or uncompressed batch.
  */
-export async function decodeRecordBatchUsing(decompressBlock: BlockDecompressor, buf: Buffer, pos = 0): Promise<DecodedBatch> {
+export function decodeRecordBatchUsing(decompressBlock: BlockDecompressor, buf: Buffer, pos?: number): Promise<DecodedBatch>
+/** As above, with every record built by `build` (see {@link RecordBuilder}). */
+export function decodeRecordBatchUsing<R>(decompressBlock: BlockDecompressor, buf: Buffer, pos: number, build: RecordBuilder<R>): Promise<DecodedBatch<R>>
+export async function decodeRecordBatchUsing<R>(
+  decompressBlock: BlockDecompressor, buf: Buffer, pos = 0, build: RecordBuilder<R> = buildRecord as unknown as RecordBuilder<R>,
+): Promise<DecodedBatch<R>> {
   const checked = checkBatch(buf, pos)
   const { header, compression } = checked
-  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end)
+  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, build)
   // Kafka's DefaultRecordBatch does not open the compressed stream of an empty batch.
-  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0)
+  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0, build)
   const data = await decompressBlock(compression, buf.subarray(pos + RECORD_BATCH_OVERHEAD, checked.end))
-  return assemble(checked, data, 0, data.length)
+  return assemble(checked, data, 0, data.length, build)
 }
 
 /**
@@ -492,10 +509,10 @@ export async function decodeRecordBatchUsing(decompressBlock: BlockDecompressor,
 export function decodeRecordBatchSync(buf: Buffer, pos = 0): DecodedBatch {
   const checked = checkBatch(buf, pos)
   const { header, compression } = checked
-  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end)
-  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0)
+  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, buildRecord)
+  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0, buildRecord)
   const data = decompressSync(compression, buf.subarray(pos + RECORD_BATCH_OVERHEAD, checked.end))
-  return assemble(checked, data, 0, data.length)
+  return assemble(checked, data, 0, data.length, buildRecord)
 }
 
 /**
@@ -520,6 +537,20 @@ export function* iterateBatches(buf: Buffer): Generator<{ pos: number; size: num
     yield { pos, size }
     pos += size
   }
+}
+
+/**
+ * The offset after the last whole batch in `buf` (its baseOffset + lastOffsetDelta + 1), or
+ * `from` when that is larger or `buf` holds no whole batch: where the next fetch starts once
+ * these batches are consumed. Reads only the batch headers.
+ */
+export function nextOffsetAfter(buf: Buffer, from: number): number {
+  let next = from
+  for (const { pos } of iterateBatches(buf)) {
+    const end = readInt64(buf, pos + BASE_OFFSET) + buf.readInt32BE(pos + LAST_OFFSET_DELTA) + 1
+    if (end > next) next = end
+  }
+  return next
 }
 
 /** Decodes every whole batch in `buf` (see {@link iterateBatches}); decompression runs in parallel. */
@@ -573,14 +604,14 @@ function checkBatch(buf: Buffer, pos: number): CheckedBatch {
   return { header, compression, end }
 }
 
-function assemble(checked: CheckedBatch, data: Buffer, start: number, end: number): DecodedBatch {
+function assemble<R>(checked: CheckedBatch, data: Buffer, start: number, end: number, build: RecordBuilder<R>): DecodedBatch<R> {
   const { header, compression } = checked
   const attributes = header.attributes
   const logAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0
   return {
     header,
     compression,
-    records: decodeRecords(data, start, end, header, logAppendTime),
+    records: decodeRecords(data, start, end, header, logAppendTime, build),
     isControl: (attributes & CONTROL_FLAG_MASK) !== 0,
     isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
     timestampType: logAppendTime ? 'LogAppendTime' : 'CreateTime',
@@ -588,15 +619,20 @@ function assemble(checked: CheckedBatch, data: Buffer, start: number, end: numbe
   }
 }
 
+/** The default {@link RecordBuilder}; a record without headers gets its own (mutable) empty array. */
+function buildRecord(offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]): Record {
+  return { offset, timestamp, key, value, headers: headers === NO_RECORD_HEADERS ? [] : headers }
+}
+
 /** Parses `header.recordsCount` records that must fill `data[start..end)` exactly. */
-function decodeRecords(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean): Record[] {
+function decodeRecords<R>(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean, build: RecordBuilder<R>): R[] {
   const count = header.recordsCount
   // Every record takes at least 7 bytes: refuse counts the bytes cannot hold before allocating.
   if (count > (end - start) / MIN_RECORD_SIZE) {
     throw new CorruptRecordError(`batch declares ${count} records but its ${end - start} record bytes can hold at most ${Math.floor((end - start) / MIN_RECORD_SIZE)}`)
   }
   const { baseOffset, baseTimestamp, maxTimestamp } = header
-  const records = new Array<Record>(count)
+  const records = new Array<R>(count)
   const cursor: ByteCursor = { pos: start }
   for (let i = 0; i < count; i++) {
     if (cursor.pos >= end) throw new CorruptRecordError(`batch declares ${count} records but its bytes end after ${i}`)
@@ -606,7 +642,7 @@ function decodeRecords(data: Buffer, start: number, end: number, header: BatchHe
     if (bodySize < MIN_RECORD_BODY || recordEnd > end) {
       throw new CorruptRecordError(`record ${i} has length ${bodySize}, outside the ${end - recordStart} bytes left in the batch`)
     }
-    cursor.pos++ // record attributes: unused
+    const attributes = data[cursor.pos++]!
     const timestampDelta = takeVarLong(data, cursor)
     const offsetDelta = takeVarInt(data, cursor)
     const key = takeBytes(data, cursor, recordEnd, i, 'key')
@@ -615,13 +651,7 @@ function decodeRecords(data: Buffer, start: number, end: number, header: BatchHe
     if (cursor.pos !== recordEnd) {
       throw new CorruptRecordError(`record ${i}: expected to read ${bodySize} bytes in the record payload, but read ${cursor.pos - recordStart}`)
     }
-    records[i] = {
-      offset: baseOffset + offsetDelta,
-      timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
-    }
+    records[i] = build(baseOffset + offsetDelta, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers, attributes)
   }
   if (cursor.pos !== end) {
     throw new CorruptRecordError(`${end - cursor.pos} bytes remain after the last of ${count} records (incorrect declared batch size)`)
@@ -643,7 +673,7 @@ function takeBytes(data: Buffer, cursor: ByteCursor, recordEnd: number, index: n
 
 function takeHeaders(data: Buffer, cursor: ByteCursor, recordEnd: number, index: number): RecordHeader[] {
   const count = takeVarInt(data, cursor)
-  if (count === 0) return []
+  if (count === 0) return NO_RECORD_HEADERS
   // A header takes at least 2 bytes (two one-byte lengths).
   if (count < 0 || count > (recordEnd - cursor.pos) / 2) {
     throw new CorruptRecordError(`record ${index}: invalid number of record headers ${count}`)

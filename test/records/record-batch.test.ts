@@ -7,9 +7,10 @@ import {
 import type { CompressionType } from '../../src/records/compression/index.js'
 import {
   ControlRecordType, controlRecordTypeOf, decodeRecordBatch, decodeRecordBatches, decodeRecordBatchesSync,
-  decodeRecordBatchSync, encodeRecordBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
-  type RecordInput,
+  decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
+  nextOffsetAfter, NO_RECORD_HEADERS, type RecordBuilder, type RecordInput,
 } from '../../src/records/record-batch.js'
+import { decompress } from '../../src/records/compression/index.js'
 
 /**
  * A RecordBatch v2 written by hand from Kafka's "Message Format" documentation, field by field.
@@ -346,5 +347,38 @@ describe('records > RecordBatch > control records', () => {
     expect(controlRecordTypeOf(marker.key)).toBe(ControlRecordType.COMMIT)
     expect(controlRecordTypeOf(endTxnMarkerRecord('ABORT', 0).key as Buffer)).toBe(ControlRecordType.ABORT)
     expect(() => controlRecordTypeOf(Buffer.from([0]))).toThrow(CorruptRecordError)
+  })
+})
+
+describe('records > record builders and batch ends', () => {
+  it('a RecordBuilder gets every field of every record and its result is what the batch holds', async () => {
+    const buf = encodeRecordBatchSync([
+      { key: 'k', value: 'v0', timestamp: 1_000 },
+      { value: null, timestamp: 1_007, headers: [{ key: 'h', value: 'x' }, { key: 'h', value: null }] },
+    ], { baseOffset: 40, compression: 'none' })
+    const seen: Array<Parameters<RecordBuilder<unknown>>> = []
+    const build: RecordBuilder<string> = (...args) => { seen.push(args); return `record@${args[0]}` }
+    const batch = await decodeRecordBatchUsing(decompress, buf, 0, build)
+    expect(batch.records).toEqual(['record@40', 'record@41'])
+    expect(seen[0]).toEqual([40, 1_000, Buffer.from('k'), Buffer.from('v0'), NO_RECORD_HEADERS, 0])
+    expect(seen[1]).toEqual([41, 1_007, null, null, [{ key: 'h', value: Buffer.from('x') }, { key: 'h', value: null }], 0])
+    // The default builder never hands out the shared empty headers array.
+    const records = decodeRecordBatchSync(buf).records
+    expect(records[0]!.headers).toEqual([])
+    expect(records[0]!.headers).not.toBe(NO_RECORD_HEADERS)
+    expect(Object.isFrozen(NO_RECORD_HEADERS)).toBe(true)
+  })
+
+  it('nextOffsetAfter is the offset after the last whole batch, ignoring a partial tail', () => {
+    const first = encodeRecordBatchSync([{ value: 'a' }, { value: 'b' }], { baseOffset: 10 })
+    const second = encodeRecordBatchSync([{ value: 'c' }, { value: 'd' }, { value: 'e' }], { baseOffset: 12 })
+    expect(nextOffsetAfter(Buffer.alloc(0), 7)).toBe(7)
+    expect(nextOffsetAfter(first, 10)).toBe(12)
+    expect(nextOffsetAfter(Buffer.concat([first, second]), 10)).toBe(15)
+    expect(nextOffsetAfter(Buffer.concat([first, second.subarray(0, 30)]), 10)).toBe(12)
+    // A compacted batch keeps its lastOffsetDelta even when its last records are gone.
+    const compacted = encodeRecordBatchSync([{ value: 'x', offset: 20 }], { baseOffset: 20, lastOffsetDelta: 4 })
+    expect(nextOffsetAfter(compacted, 20)).toBe(25)
+    expect(nextOffsetAfter(first, 30)).toBe(30)
   })
 })
