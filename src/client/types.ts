@@ -44,7 +44,8 @@ export interface KafkaMessage {
   value: Buffer | null
   timestamp: string
   offset: string
-  headers: { [key: string]: Buffer | null }
+  /** One entry per header key; a key that repeats in the record maps to all its values in order (as kafkajs 2 delivers them). */
+  headers: { [key: string]: Buffer | null | Array<Buffer | null> }
   attributes: number
   size: number
 }
