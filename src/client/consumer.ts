@@ -6,10 +6,11 @@
  * topics. Fetches long-poll the shards, so a tailing consumer wakes as soon as a record
  * is appended. Lives on the caller's (main) thread.
  */
-import { iterateBatches, type DecodedBatch } from '../records/record-batch.js'
-import { decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
+import { iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/record-batch.js'
+import { DEFAULT_OFFLOAD_THRESHOLDS, decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
+import { buildKafkaMessage } from './consumed-message.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
-import { FetchIsolation } from '../shard/shard-codec.js'
+import { FetchIsolation, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
 import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
 import { GroupMembership, type MembershipConfig } from './group-membership.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
@@ -88,8 +89,35 @@ interface PartitionPosition {
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
-/** Shared by every record without headers, so the hot path allocates nothing for them. */
-const NO_HEADERS: { [key: string]: Buffer | null } = Object.freeze({}) as { [key: string]: Buffer | null }
+/** A fetch on its way: the offset it asked for per partition, and its answer. */
+interface PendingFetch {
+  offsets: Map<string, number>
+  results: Promise<FetchPartitionResult[]>
+}
+
+/** Whether `offsets` has exactly the partitions of `positions`. */
+function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly PartitionPosition[]): boolean {
+  if (offsets.size !== positions.length) return false
+  for (const p of positions) if (!offsets.has(key(p.topic, p.partition))) return false
+  return true
+}
+
+/**
+ * The messages of `batches` at or after `from` (a fetch starts at the batch holding `from`,
+ * so the first batch may begin before it); control batches (transaction markers) are not
+ * delivered. The one batch that fits whole is handed out as decoded, without a copy.
+ */
+function messagesFrom(batches: ReadonlyArray<DecodedBatch<KafkaMessage>>, from: number): KafkaMessage[] {
+  const first = batches[0]
+  if (batches.length === 1 && first && !first.isControl && first.header.baseOffset >= from) return first.records
+  const messages: KafkaMessage[] = []
+  for (const b of batches) {
+    if (b.isControl) continue
+    const whole = b.header.baseOffset >= from
+    for (const m of b.records) if (whole || Number(m.offset) >= from) messages.push(m)
+  }
+  return messages
+}
 
 /** An in-process consumer. */
 export class Consumer {
@@ -275,28 +303,45 @@ export class Consumer {
   }
 
   private async consumeLoop(): Promise<void> {
-    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000
+    let prefetched: PendingFetch | undefined
     while (this.running) {
       try {
         await this.syncAssignment()
         const readable = [...this.positions.values()].filter((p) => !this.isPaused(p))
         if (readable.length === 0) {
+          prefetched = undefined
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, 50)
             this.wake = () => { clearTimeout(t); resolve() }
           })
           continue
         }
+        // A fetch sent before the last delivery is used when it asked for exactly the partitions
+        // readable now; otherwise it is abandoned (its answer is dropped when it comes).
+        const fetch = prefetched !== undefined && sameKeys(prefetched.offsets, readable) ? prefetched : this.startFetch(readable.map((p) => [p, p.offset]))
+        prefetched = undefined
         this.fetching = true
-        const results = await this.engine.fetch(
-          { maxWaitMs: Math.min(maxWaitMs, this.membership ? this.membership.heartbeatIntervalMs : maxWaitMs), minBytes: this.config.minBytes ?? 1, maxBytes: this.config.maxBytes ?? 10 * 1024 * 1024, isolation: FetchIsolation.HighWatermark },
-          readable.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })),
-        )
+        const results = await fetch.results
         this.fetching = false
+        if (!this.running) break
+        const current: FetchPartitionResult[] = []
+        const nextFetch: Array<[PartitionPosition, number]> = []
         for (const r of results) {
+          const pos = this.positions.get(key(r.topic, r.partition))
+          if (!pos) continue
+          // Fetched for an offset the partition has left since (seek, reset, unresolved records), or
+          // paused while the fetch was in flight: those records are not delivered; read again.
+          const valid = fetch.offsets.get(key(r.topic, r.partition)) === pos.offset && !this.isPaused(pos)
+          if (valid) current.push(r)
+          if (!this.isPaused(pos)) nextFetch.push([pos, valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset])
+        }
+        // Pipelining, as Kafka's consumer does: the next fetch is on its way while these records
+        // are delivered, so the shards read and copy while this thread decodes.
+        if (!(this.membership?.needsJoin ?? false) && nextFetch.length === readable.length) prefetched = this.startFetch(nextFetch)
+        for (const r of current) {
           if (!this.running) break
           const pos = this.positions.get(key(r.topic, r.partition))
-          // Paused while the long poll was in flight: leave the records for after resume().
+          // Paused (or reassigned) during an earlier partition's delivery: leave the records for later.
           if (!pos || this.isPaused(pos)) continue
           if (r.errorCode === 1) {
             await this.resetOffset(pos)
@@ -305,14 +350,15 @@ export class Consumer {
           if (r.errorCode !== 0) throw errorFromCode(r.errorCode, `Fetch from ${r.topic}-${r.partition} failed`)
           pos.highWatermark = r.highWatermark
           if (r.records.length === 0) continue
-          const batches: DecodedBatch[] = []
+          const batches: Array<DecodedBatch<KafkaMessage>> = []
           // Large gzip/snappy batches are decompressed on the codec pool, off this thread.
-          for (const { pos } of iterateBatches(r.records)) batches.push(await decodeBatchMaybeOffloaded(r.records, pos))
+          for (const { pos } of iterateBatches(r.records)) batches.push(await decodeBatchMaybeOffloaded(r.records, pos, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage))
           await this.deliver(pos, batches)
         }
         await this.maybeAutoCommit()
       } catch (err) {
         this.fetching = false
+        prefetched = undefined
         if (!this.running) break
         if (isShardlogError(err) && err.retriable) {
           await new Promise((resolve) => setTimeout(resolve, 100))
@@ -327,27 +373,29 @@ export class Consumer {
     }
   }
 
-  private async deliver(pos: PartitionPosition, batches: DecodedBatch[]): Promise<void> {
-    const k = key(pos.topic, pos.partition)
-    const startOffset = pos.offset
-    const messages: KafkaMessage[] = []
-    let next = pos.offset
-    for (const b of batches) {
-      next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1)
-      if (b.isControl) continue
-      for (const rec of b.records) {
-        if (rec.offset < startOffset) continue
-        let headers = NO_HEADERS
-        if (rec.headers.length > 0) {
-          headers = {}
-          for (const h of rec.headers) headers[h.key] = h.value
-        }
-        messages.push({
-          key: rec.key, value: rec.value, timestamp: String(rec.timestamp), offset: String(rec.offset), headers,
-          attributes: b.header.attributes, size: (rec.key?.length ?? 0) + (rec.value?.length ?? 0),
-        })
-      }
+  /** Sends one fetch for `partitions`, each from the given offset; long-polls up to maxWaitTimeInMs. */
+  private startFetch(partitions: ReadonlyArray<readonly [PartitionPosition, number]>): PendingFetch {
+    const maxWaitMs = this.config.maxWaitTimeInMs ?? 5_000
+    const offsets = new Map<string, number>()
+    const requests: FetchPartitionRequest[] = []
+    for (const [p, offset] of partitions) {
+      offsets.set(key(p.topic, p.partition), offset)
+      requests.push({ topic: p.topic, partition: p.partition, offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })
     }
+    const results = this.engine.fetch(
+      { maxWaitMs: Math.min(maxWaitMs, this.membership ? this.membership.heartbeatIntervalMs : maxWaitMs), minBytes: this.config.minBytes ?? 1, maxBytes: this.config.maxBytes ?? 10 * 1024 * 1024, isolation: FetchIsolation.HighWatermark },
+      requests,
+    )
+    // An abandoned fetch may still fail (the cluster stopped, a leader moved): nobody waits for it.
+    results.catch(() => undefined)
+    return { offsets, results }
+  }
+
+  private async deliver(pos: PartitionPosition, batches: Array<DecodedBatch<KafkaMessage>>): Promise<void> {
+    const k = key(pos.topic, pos.partition)
+    const messages = messagesFrom(batches, pos.offset)
+    let next = pos.offset
+    for (const b of batches) next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1)
     const seeked = (): boolean => this.seeks.has(k) || !this.positions.has(k)
     if (this.runConfig.eachBatch) {
       const autoResolve = this.runConfig.eachBatchAutoResolve ?? true

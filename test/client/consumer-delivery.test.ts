@@ -1,0 +1,153 @@
+import { describe, it, expect } from 'vitest'
+import { startCluster, topicName, waitFor } from '../helpers/cluster.js'
+import type { Cluster } from '../../src/client/cluster.js'
+import type { KafkaMessage } from '../../src/client/types.js'
+import { encodeRecordBatchSync } from '../../src/records/record-batch.js'
+
+/**
+ * What the consumer hands to eachBatch/eachMessage, and how the fetch it sends ahead (while a
+ * batch is being processed) gives way to seek, pause and unresolved offsets.
+ */
+
+/** One partition holding `count` records in batches of `perSend`, values 'v<offset>'. */
+async function filledTopic(cluster: Cluster, count: number, perSend: number): Promise<string> {
+  const topic = topicName()
+  await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+  const producer = cluster.producer()
+  for (let from = 0; from < count; from += perSend) {
+    await producer.send({ topic, messages: Array.from({ length: Math.min(perSend, count - from) }, (_, i) => ({ value: `v${from + i}` })) })
+  }
+  return topic
+}
+
+/** A consumer whose fetches return about one 20-record batch each, so a read spans many fetches. */
+function smallFetchConsumer(cluster: Cluster) {
+  return cluster.consumer({ maxWaitTimeInMs: 50, maxBytesPerPartition: 64 })
+}
+
+describe('client > Consumer delivery', () => {
+  it('delivers headers as kafkajs does (a repeated key collects its values in order) and each record its own timestamp', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    await cluster.producer().send({
+      topic,
+      messages: [
+        { value: 'a', timestamp: 1_700_000_000_000 },
+        { value: 'b', timestamp: 1_700_000_000_000, headers: { one: 'x' } },
+        { value: 'c', timestamp: 1_700_000_000_005 },
+        { value: 'd', timestamp: 1_700_000_000_000 },
+      ],
+    })
+    // The object form cannot repeat a key: the record-level API can, as Kafka allows.
+    await cluster.producer().send({ topic, messages: [{ value: 'e', timestamp: 1_600_000_000_000 }] })
+    await cluster.engine.produce(topic, 0, 1, encodeRecordBatchSync([{ value: 'f', headers: [{ key: 'k', value: '1' }, { key: 'k', value: null }, { key: 'k', value: '3' }, { key: 'other', value: 'o' }] }]))
+
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: KafkaMessage[] = []
+    await consumer.run({ eachBatch: async ({ batch }) => { got.push(...batch.messages) } })
+    await waitFor(() => got.length === 6)
+    await consumer.disconnect()
+
+    expect(got.map((m) => m.timestamp)).toEqual(['1700000000000', '1700000000000', '1700000000005', '1700000000000', '1600000000000', expect.any(String)])
+    expect(got[0]!.headers).toEqual({})
+    expect(got[1]!.headers).toEqual({ one: Buffer.from('x') })
+    expect(got[5]!.headers).toEqual({ k: [Buffer.from('1'), null, Buffer.from('3')], other: Buffer.from('o') })
+    expect(got.map((m) => m.attributes)).toEqual([0, 0, 0, 0, 0, 0])
+    expect(got[2]!.size).toBe(1)
+    // Plain data: spreading and JSON keep every field.
+    expect({ ...got[2]! }).toEqual(expect.objectContaining({ offset: '2', timestamp: '1700000000005', value: Buffer.from('c'), key: null }))
+    expect(JSON.parse(JSON.stringify(got[2]))).toEqual(expect.objectContaining({ offset: '2', timestamp: '1700000000005' }))
+  })
+
+  it('a seek inside eachBatch drops the records fetched ahead and delivers from the new offset', async () => {
+    const cluster = await startCluster()
+    const topic = await filledTopic(cluster, 200, 20)
+    const consumer = smallFetchConsumer(cluster)
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: number[] = []
+    let sought = false
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) got.push(Number(m.offset))
+        if (!sought && got.length >= 40) {
+          sought = true
+          consumer.seek({ topic, partition: 0, offset: 5 })
+        }
+      },
+    })
+    await waitFor(() => got.length >= 40 + 195)
+    await new Promise((r) => setTimeout(r, 100))
+    await consumer.disconnect()
+    const afterSeek = got.slice(40)
+    expect(got.slice(0, 40)).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    expect(afterSeek).toEqual(Array.from({ length: 195 }, (_, i) => 5 + i))
+    expect(got).toHaveLength(40 + 195)
+  })
+
+  it('with eachBatchAutoResolve off, the records left unresolved are delivered again', async () => {
+    const cluster = await startCluster()
+    const topic = await filledTopic(cluster, 100, 20)
+    const consumer = smallFetchConsumer(cluster)
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const firsts: number[] = []
+    let calls = 0
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        calls++
+        firsts.push(Number(batch.firstOffset()))
+        // The first time, only half of the batch is processed; afterwards everything.
+        const upTo = calls === 1 ? Math.floor(batch.messages.length / 2) : batch.messages.length
+        for (const m of batch.messages.slice(0, upTo)) resolveOffset(m.offset)
+      },
+    })
+    await waitFor(() => firsts.includes(80))
+    await consumer.disconnect()
+    expect(firsts[0]).toBe(0)
+    expect(firsts[1]).toBe(10)
+    expect(firsts.slice(2)).toEqual(firsts.slice(2).map((_, i) => 20 + 20 * i).filter((o) => o <= 80))
+  })
+
+  it('a partition paused inside eachBatch gets nothing more, records fetched ahead included, until resume', async () => {
+    const cluster = await startCluster()
+    const topic = await filledTopic(cluster, 100, 20)
+    const consumer = smallFetchConsumer(cluster)
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: number[] = []
+    await consumer.run({
+      eachBatch: async ({ batch, pause }) => {
+        for (const m of batch.messages) got.push(Number(m.offset))
+        if (got.length === 20) pause()
+      },
+    })
+    await waitFor(() => got.length >= 20)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    consumer.resume([{ topic }])
+    await waitFor(() => got.length === 100)
+    await consumer.disconnect()
+    expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  it('stop() during a long eachBatch returns without waiting out the fetch sent ahead', async () => {
+    const cluster = await startCluster()
+    const topic = await filledTopic(cluster, 20, 20)
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 30_000 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    let entered!: () => void
+    const inBatch = new Promise<void>((resolve) => { entered = resolve })
+    await consumer.run({
+      eachBatch: async () => {
+        entered()
+        await new Promise((r) => setTimeout(r, 100))
+      },
+    })
+    await inBatch
+    // The fetch sent ahead long-polls for 30 s on an idle partition; stop must not wait for it.
+    const stopped = consumer.stop().then(() => 'stopped')
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('timed out'), 5_000))])
+    expect(outcome).toBe('stopped')
+  })
+})
