@@ -19,7 +19,9 @@ export interface BenchCluster {
   createTopic(topic: string, partitions: number, configs?: Record<string, string>): Promise<void>
   /** Deletes a topic, freeing its disk space and page cache for the next run. */
   deleteTopic(topic: string): Promise<void>
-  /** Stops the cluster and removes the directory. */
+  /** Stops the cluster and keeps the directory (another process may open it next). */
+  stopCluster(): Promise<void>
+  /** Stops the cluster (unless stopped already) and removes the directory. */
   close(): Promise<void>
 }
 
@@ -35,6 +37,14 @@ export async function startBenchCluster(options: Omit<ClusterOptions, 'dataDir'>
     throw err
   }
   const admin = cluster.admin()
+  let stopped = false
+  const stopCluster = async (): Promise<void> => {
+    if (stopped) return
+    stopped = true
+    // A worker's profile can only be taken while it runs (no-op unless profiling).
+    await collectWorkerProfiles()
+    await cluster.stop()
+  }
   return {
     cluster,
     dir,
@@ -47,11 +57,10 @@ export async function startBenchCluster(options: Omit<ClusterOptions, 'dataDir'>
     async deleteTopic(topic) {
       await admin.deleteTopics({ topics: [topic] })
     },
+    stopCluster,
     async close() {
       try {
-        // A worker's profile can only be taken while it runs (no-op unless profiling).
-        await collectWorkerProfiles()
-        await cluster.stop()
+        await stopCluster()
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }

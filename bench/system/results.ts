@@ -48,6 +48,8 @@ export interface ThroughputResult {
     maxBytes: number
     maxBytesPerPartition: number
   }
+  /** The same consume in a process started with `nodeFlags` (a larger young generation). */
+  consumeTuned: { nodeFlags: readonly string[]; recordsPerSec: Sample; cpuCores: Sample }
   rawRead: { mbPerSec: Sample; recordsPerSec: Sample }
   decodeOnly: { recordsPerSec: Sample }
 }

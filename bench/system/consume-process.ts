@@ -1,0 +1,66 @@
+/**
+ * The consume half of the `throughput` benchmark in a process of its own, so that it can run
+ * under different Node flags than the benchmark: the consumer's allocation rate (one message
+ * object and one Buffer view per record) makes V8's young-generation size matter, and that
+ * size can only be chosen when a process starts (`--max-semi-space-size`).
+ *
+ *   tsx bench/system/consume-process.ts <data-dir> <shards> <topic> <records> <group> <config-json> <result-file>
+ *
+ * Opens the cluster that the benchmark stopped (same data directory, so the segments are
+ * still in the page cache), reads the topic from the beginning with {@link consumeAll} and
+ * writes the {@link ConsumeOutcome} as JSON.
+ */
+import { spawn } from 'node:child_process'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Cluster } from '../../src/client/cluster.js'
+import { consumeAll, type ConsumeOutcome } from './workload.js'
+
+/** What to read and how. */
+export interface ConsumeJob {
+  dataDir: string
+  shards: number
+  topic: string
+  records: number
+  groupId: string
+  config: { maxBytes: number; maxBytesPerPartition: number }
+}
+
+/** Runs {@link consumeAll} in a child process started with `nodeFlags` (plus this process's loader flags). */
+export function consumeInProcessWithFlags(job: ConsumeJob, nodeFlags: readonly string[], resultFile: string): Promise<ConsumeOutcome> {
+  const script = fileURLToPath(import.meta.url)
+  const argv = [...nodeFlags, ...process.execArgv, script, job.dataDir, String(job.shards), job.topic, String(job.records), job.groupId, JSON.stringify(job.config), resultFile]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'] })
+    child.on('error', reject)
+    child.on('exit', (code, signal) => {
+      try {
+        resolve(JSON.parse(readFileSync(resultFile, 'utf8')) as ConsumeOutcome)
+      } catch {
+        reject(new Error(`the consume process ended (${signal ?? `exit code ${code}`}) without a result`))
+      } finally {
+        rmSync(resultFile, { force: true })
+      }
+    })
+  })
+}
+
+async function main(): Promise<void> {
+  const [dataDir, shards, topic, records, groupId, configJson, resultFile] = process.argv.slice(2)
+  if (resultFile === undefined) throw new Error('usage: consume-process.ts <data-dir> <shards> <topic> <records> <group> <config-json> <result-file>')
+  const cluster = await Cluster.start({ dataDir: dataDir!, shards: Number(shards) })
+  try {
+    const outcome = await consumeAll(cluster, topic!, Number(records), groupId!, JSON.parse(configJson!) as ConsumeJob['config'])
+    writeFileSync(resultFile, JSON.stringify(outcome))
+  } finally {
+    await cluster.stop()
+  }
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(() => process.exit(0), (err: unknown) => {
+    console.error(err)
+    process.exit(1)
+  })
+}
