@@ -178,6 +178,10 @@ export class PartitionLog {
       const created = mkdirSync(dir, { recursive: true }) !== undefined
       const log = new PartitionLog(dir, parsed.topic, parsed.partition, config, opts, handles)
       log.parentDirNeedsSync = created
+      // A new partition gets its first segment's .log, .index and .timeindex at once, as Kafka's
+      // do when the log is created: creating a file costs 40-300 µs here, which the first appends
+      // to each of a thousand new partitions would otherwise pay three times over.
+      if (created) log.activeSegment.materialize()
       return log
     } catch (err) {
       handles.closeUnder(dir)

@@ -24,9 +24,10 @@ describe('storage > LogManager > partitions', () => {
     expect(log.dir).toBe(join(dataDir, 'orders.v1_x-y-3'))
     expect(log.topic).toBe('orders.v1_x-y')
     expect(log.partition).toBe(3)
-    expect(readdirSync(log.dir)).toEqual([]) // files appear with the first append
+    // A new partition's first segment is on disk at once, as in Kafka.
+    expect(readdirSync(log.dir).sort()).toEqual(['00000000000000000000.index', '00000000000000000000.log', '00000000000000000000.timeindex'])
     log.append(recordBatch(1), { assignOffsets: true })
-    expect(readdirSync(log.dir)).toEqual(['00000000000000000000.log'])
+    expect(readdirSync(log.dir).sort()).toEqual(['00000000000000000000.index', '00000000000000000000.log', '00000000000000000000.timeindex'])
     expect(logs.getOrCreate('orders.v1_x-y', 3, testConfig())).toBe(log)
     expect(logs.get('orders.v1_x-y', 3)).toBe(log)
     expect(logs.get('orders.v1_x-y', 4)).toBeUndefined()
