@@ -201,24 +201,33 @@ export function decodeFetchRequest(buf: Buffer): FetchRequestPayload {
   return { maxWaitMs, minBytes, maxBytes, waitToken, isolation, partitions }
 }
 
-export function encodeFetchResult(results: readonly FetchPartitionResult[]): Buffer {
-  let size = 2
-  for (const r of results) size += 2 + Buffer.byteLength(r.topic) + 4 + 2 + 24 + 4 + r.records.length
-  const buf = Buffer.allocUnsafe(size)
-  let o = buf.writeUInt16BE(results.length, 0)
+/**
+ * One partition after another: topic, partition, error, offsets, then the records. The records
+ * are not copied here: the ring gathers them straight from the buffers the log read them into.
+ */
+export function encodeFetchResult(results: readonly FetchPartitionResult[]): GatherPayload {
+  let headSize = 2
+  for (const r of results) headSize += 2 + Buffer.byteLength(r.topic) + 4 + 2 + 24 + 4
+  const heads = Buffer.allocUnsafe(headSize)
+  const parts: Uint8Array[] = []
+  let h = heads.writeUInt16BE(results.length, 0)
+  let partStart = 0
   for (const r of results) {
-    const len = buf.write(r.topic, o + 2)
-    buf.writeUInt16BE(len, o)
-    o += 2 + len
-    o = buf.writeInt32BE(r.partition, o)
-    o = buf.writeInt16BE(r.errorCode, o)
-    o = buf.writeDoubleBE(r.highWatermark, o)
-    o = buf.writeDoubleBE(r.logStartOffset, o)
-    o = buf.writeDoubleBE(r.logEndOffset, o)
-    o = buf.writeUInt32BE(r.records.length, o)
-    o += r.records.copy(buf, o)
+    const len = heads.write(r.topic, h + 2)
+    heads.writeUInt16BE(len, h)
+    h += 2 + len
+    h = heads.writeInt32BE(r.partition, h)
+    h = heads.writeInt16BE(r.errorCode, h)
+    h = heads.writeDoubleBE(r.highWatermark, h)
+    h = heads.writeDoubleBE(r.logStartOffset, h)
+    h = heads.writeDoubleBE(r.logEndOffset, h)
+    h = heads.writeUInt32BE(r.records.length, h)
+    if (r.records.length === 0) continue
+    parts.push(heads.subarray(partStart, h), r.records)
+    partStart = h
   }
-  return buf
+  if (h > partStart) parts.push(heads.subarray(partStart, h))
+  return new GatherPayload(parts)
 }
 
 export function decodeFetchResult(buf: Buffer): FetchPartitionResult[] {

@@ -44,14 +44,14 @@ import { RecordTooLargeError, UnknownServerError, errorToWire } from '../errors.
 import {
   kFlagError, kMaxMessageBytes, kOpStop, kShardReadyMessageType, type ShardReadyMessage, type ShardRings,
 } from './frame.js'
-import { MessageBacklog, RingConsumer, RingProducer, assertShardRings } from './ring.js'
+import { GatherPayload, MessageBacklog, RingConsumer, RingProducer, assertShardRings, type RingPayload } from './ring.js'
 
 /**
  * Serves one op of a shard: gets the op code and the request payload (a Buffer the handler
  * owns), returns the response payload, synchronously or as a promise. A thrown or rejected
  * error goes back to the caller as a typed error (see `errorToWire`).
  */
-export type ShardHandler = (op: number, payload: Buffer) => Uint8Array | Promise<Uint8Array>
+export type ShardHandler = (op: number, payload: Buffer) => RingPayload | Promise<RingPayload>
 
 /** Options of {@link serveShard}; every one has a default. */
 export interface ServeShardOptions {
@@ -212,7 +212,7 @@ class EndpointLoop {
       this.#maybeFinishStop()
       return false
     }
-    let result: Uint8Array | Promise<Uint8Array>
+    let result: RingPayload | Promise<RingPayload>
     try {
       result = this.#handler(op, payload)
     } catch (err) {
@@ -230,7 +230,7 @@ class EndpointLoop {
     return this.#backlog.isEmpty()
   }
 
-  #settled(requestId: number, op: number, value: Uint8Array): void {
+  #settled(requestId: number, op: number, value: RingPayload): void {
     this.#inflight--
     this.#sendResult(requestId, op, value)
     this.#maybeFinishStop()
@@ -242,10 +242,10 @@ class EndpointLoop {
     this.#maybeFinishStop()
   }
 
-  #sendResult(requestId: number, op: number, value: Uint8Array): void {
-    if (!(value instanceof Uint8Array)) {
+  #sendResult(requestId: number, op: number, value: RingPayload): void {
+    if (!(value instanceof Uint8Array) && !(value instanceof GatherPayload)) {
       this.#sendError(requestId, op, new UnknownServerError(
-        `shard handler for op ${op} returned ${describe(value)} instead of a Uint8Array`))
+        `shard handler for op ${op} returned ${describe(value)} instead of a Uint8Array or GatherPayload`))
     } else if (value.length > kMaxMessageBytes) {
       this.#sendError(requestId, op, new RecordTooLargeError(
         `shard response of ${value.length} bytes for op ${op} exceeds the ${kMaxMessageBytes}-byte transport limit`))
@@ -258,7 +258,7 @@ class EndpointLoop {
     this.#write(requestId, op, kFlagError, Buffer.from(JSON.stringify(errorToWire(err)), 'utf8'))
   }
 
-  #write(requestId: number, op: number, flags: number, payload: Uint8Array): void {
+  #write(requestId: number, op: number, flags: number, payload: RingPayload): void {
     if (this.#stopped) return
     if (this.#backlog.isEmpty() && this.#responses.tryWrite(requestId, op, flags, payload)) return
     this.#backlog.push({ requestId, op, flags, payload, sent: 0 })
@@ -317,7 +317,7 @@ class EndpointLoop {
   }
 }
 
-function isPromiseLike(value: unknown): value is Promise<Uint8Array> {
+function isPromiseLike(value: unknown): value is Promise<RingPayload> {
   return typeof value === 'object' && value !== null && typeof (value as Promise<unknown>).then === 'function'
 }
 

@@ -15,6 +15,7 @@ import {
   decodeProduceRequest, encodeProduceResult, decodeFetchRequest, decodeReplicaAppend, encodeFetchResult, encodeJson, decodeJson,
   FetchIsolation, type FetchPartitionResult, type FetchRequestPayload,
 } from './shard-codec.js'
+import type { RingPayload } from './ring.js'
 
 /** Start-up parameters of a shard worker (JSON, passed as workerData). */
 export interface ShardRuntimeOptions {
@@ -51,7 +52,7 @@ export class ShardRuntime {
   }
 
   /** Dispatches one request; errors propagate to the caller as typed error frames. */
-  handle(op: number, payload: Buffer): Uint8Array | Promise<Uint8Array> {
+  handle(op: number, payload: Buffer): RingPayload | Promise<RingPayload> {
     switch (op) {
       case ShardOp.Produce: return this.produce(payload)
       case ShardOp.Fetch: return this.fetch(decodeFetchRequest(payload))
@@ -180,11 +181,11 @@ export class ShardRuntime {
    * Fetch with Kafka's long-poll semantics: answer at once when `minBytes` are there (or
    * an error), otherwise wait for appends to the requested partitions until `maxWaitMs`.
    */
-  private fetch(req: FetchRequestPayload): Uint8Array | Promise<Uint8Array> {
+  private fetch(req: FetchRequestPayload): RingPayload | Promise<RingPayload> {
     const first = this.readOnce(req)
     const hasError = first.results.some((r) => r.errorCode !== 0)
     if (first.bytes >= Math.max(1, req.minBytes) || hasError || req.maxWaitMs <= 0) return encodeFetchResult(first.results)
-    return new Promise<Uint8Array>((resolve) => {
+    return new Promise<RingPayload>((resolve) => {
       const cancels: Array<() => void> = []
       let done = false
       const finish = (): void => {
