@@ -196,16 +196,22 @@ export class ShardRuntime {
         if (req.waitToken !== 0) this.waiting.delete(req.waitToken)
         resolve(encodeFetchResult(this.readOnce(req).results))
       }
+      // With minBytes > 1 the wait goes on until enough bytes are there. As Kafka's DelayedFetch,
+      // the bytes appended since the wait began are counted rather than read: they bound what a
+      // read could return, so the partitions are read again only once they could reach minBytes.
+      const waited = req.minBytes > 1 ? this.logSizes(req) : undefined
       const onAppend = (): void => {
         if (done) return
-        // With minBytes > 1, keep waiting until enough bytes accumulated.
-        if (req.minBytes > 1 && this.readOnce(req).bytes < req.minBytes) {
+        if (waited !== undefined && (first.bytes + this.bytesAppendedSince(waited) < req.minBytes || this.readOnce(req).bytes < req.minBytes)) {
           arm()
           return
         }
         finish()
       }
       const arm = (): void => {
+        // Listeners are one-shot: those of the last round are gone or about to be.
+        for (const c of cancels) c()
+        cancels.length = 0
         for (const p of req.partitions) {
           const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
           if (r) cancels.push(r.onNextAppend(onAppend))
@@ -215,6 +221,26 @@ export class ShardRuntime {
       if (req.waitToken !== 0) this.waiting.set(req.waitToken, finish)
       arm()
     })
+  }
+
+  /** The log size in bytes of each requested partition that this shard holds. */
+  private logSizes(req: FetchRequestPayload): Map<PartitionReplica, number> {
+    const sizes = new Map<PartitionReplica, number>()
+    for (const p of req.partitions) {
+      const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+      if (r) sizes.set(r, r.log.size)
+    }
+    return sizes
+  }
+
+  /**
+   * Bytes appended to these logs since `sizes` were taken. A log that shrank meanwhile
+   * (retention, truncation) counts as 0, so a fetch may then wait out its maxWaitMs.
+   */
+  private bytesAppendedSince(sizes: ReadonlyMap<PartitionReplica, number>): number {
+    let bytes = 0
+    for (const [r, size] of sizes) bytes += Math.max(0, r.log.size - size)
+    return bytes
   }
 
   private leaderReplica(topic: string, partition: number): PartitionReplica {
