@@ -135,18 +135,15 @@ export class Producer {
       }
       const partitionCount = this.engine.controller.topics.partitionCount(topic)!
       const byPartition = new Map<number, PartitionRecords>()
+      const openBatches = new OpenBatchSizes((p) => {
+        const open = this.queues.get(`${topic}\u0000${p}`)?.open
+        return open !== undefined && open.acks === acks && open.compression === compression ? open.bytes : 0
+      }, this.batchSize)
       for (const m of messages) {
         if (m === null || typeof m !== 'object') throw new InvalidRequestError('Each message must be an object with a value')
         const { key, value } = m
         if (value !== null && value !== undefined && typeof value !== 'string' && !Buffer.isBuffer(value)) {
           throw new InvalidRequestError(`A message value must be a Buffer, a string or null, got ${typeof value}`)
-        }
-        let partition = m.partition
-        if (partition === undefined || partition === null) {
-          const keyBytes = key === undefined || key === null ? null : typeof key === 'string' ? Buffer.from(key) : key
-          partition = this.partitioner.partition({ topic, partitionCount, key: keyBytes })
-        } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
-          throw new UnknownTopicOrPartitionError(`Partition ${String(partition)} of topic '${topic}' does not exist (it has ${partitionCount})`)
         }
         // A message is already a RecordInput unless its timestamp is a string (kafkajs allows
         // that): no per-record copy on the hot path.
@@ -158,6 +155,21 @@ export class Producer {
         }
         let size = RECORD_OVERHEAD + (key ? key.length : 0) + (value ? value.length : 0)
         if (m.headers) for (const k in m.headers) size += k.length + (m.headers[k]?.length ?? 0) + 4
+        let partition = m.partition
+        if (partition === undefined || partition === null) {
+          const keyBytes = key === undefined || key === null ? null : typeof key === 'string' ? Buffer.from(key) : key
+          partition = this.partitioner.partition({ topic, partitionCount, key: keyBytes })
+          // As the Java client does for KIP-480: a record that would open a new batch first tells
+          // the partitioner (onNewBatch) and is partitioned again, so a sticky partitioner moves
+          // on with it instead of leaving a partial batch behind to wait out linger.ms.
+          if (this.partitioner.onNewBatch && openBatches.isFull(partition)) {
+            this.partitioner.onNewBatch(topic, partition, partitionCount)
+            partition = this.partitioner.partition({ topic, partitionCount, key: keyBytes })
+          }
+        } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
+          throw new UnknownTopicOrPartitionError(`Partition ${String(partition)} of topic '${topic}' does not exist (it has ${partitionCount})`)
+        }
+        openBatches.add(partition, size)
         let group = byPartition.get(partition)
         if (!group) byPartition.set(partition, (group = { records: [], sizes: [], bytes: 0 }))
         group.records.push(input)
@@ -317,5 +329,40 @@ export class Producer {
   async disconnect(): Promise<void> {
     await this.flush()
     this.connected = false
+  }
+}
+
+/**
+ * The size each partition's open batch will have once one send's records so far are in it,
+ * following {@link Producer}'s batching rule: a batch takes records until it holds
+ * `batchSize` bytes, and the next record opens a new one. Records mostly come in runs for one
+ * partition (sticky partitioning, explicit partitions), so the current run's partition and
+ * size are kept aside from the map: this runs once per record.
+ */
+class OpenBatchSizes {
+  private readonly sizes = new Map<number, number>()
+  private current = -1
+  private currentBytes = 0
+
+  constructor(private readonly openBytes: (partition: number) => number, private readonly batchSize: number) {}
+
+  /** Whether the next record for `partition` opens a new batch there. */
+  isFull(partition: number): boolean {
+    return this.bytes(partition) >= this.batchSize
+  }
+
+  add(partition: number, size: number): void {
+    const before = this.bytes(partition)
+    this.currentBytes = before === 0 || before >= this.batchSize ? size : before + size
+  }
+
+  /** Bytes of `partition`'s open batch; makes it the current partition. */
+  private bytes(partition: number): number {
+    if (partition !== this.current) {
+      if (this.current >= 0) this.sizes.set(this.current, this.currentBytes)
+      this.current = partition
+      this.currentBytes = this.sizes.get(partition) ?? this.openBytes(partition)
+    }
+    return this.currentBytes
   }
 }
