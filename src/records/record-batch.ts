@@ -554,9 +554,12 @@ export function nextOffsetAfter(buf: Buffer, from: number): number {
 }
 
 /** Decodes every whole batch in `buf` (see {@link iterateBatches}); decompression runs in parallel. */
-export function decodeRecordBatches(buf: Buffer): Promise<DecodedBatch[]> {
-  const pending: Promise<DecodedBatch>[] = []
-  for (const { pos } of iterateBatches(buf)) pending.push(decodeRecordBatch(buf, pos))
+export function decodeRecordBatches(buf: Buffer): Promise<DecodedBatch[]>
+/** As above, with every record built by `build` (see {@link RecordBuilder}). */
+export function decodeRecordBatches<R>(buf: Buffer, build: RecordBuilder<R>): Promise<Array<DecodedBatch<R>>>
+export function decodeRecordBatches<R>(buf: Buffer, build?: RecordBuilder<R>): Promise<Array<DecodedBatch<R> | DecodedBatch>> {
+  const pending: Array<Promise<DecodedBatch<R> | DecodedBatch>> = []
+  for (const { pos } of iterateBatches(buf)) pending.push(build ? decodeRecordBatchUsing(decompress, buf, pos, build) : decodeRecordBatch(buf, pos))
   return Promise.all(pending)
 }
 

@@ -73,7 +73,10 @@ export interface WireConsumerOptions {
   clientId?: string
 }
 
-/** A consumed record. `key`, `value` and header values are views into the fetched bytes. */
+/**
+ * A consumed record. `key`, `value` and header values are views into the fetched bytes; a
+ * record without headers shares one frozen empty `headers` array.
+ */
 export interface ConsumedRecord {
   topic: string
   partition: number
@@ -483,7 +486,9 @@ export class WireConsumer {
         }
         state.highWatermark = p.highWatermark
         if (p.records === null || p.records.length === 0) continue
-        const batches = await decodeRecordBatches(p.records)
+        const partition = p.partitionIndex
+        // Each record is built as the ConsumedRecord it becomes: one object per record.
+        const batches = await decodeRecordBatches<ConsumedRecord>(p.records, (offset, timestamp, key, value, headers) => ({ topic, partition, offset, timestamp, key, value, headers }))
         if (batches.length === 0) {
           // Only a partial batch: a broker that ignores KIP-74 (first batch always whole) would
           // otherwise make this partition fetch the same bytes forever.
@@ -494,10 +499,7 @@ export class WireConsumer {
         for (const b of batches) {
           next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1)
           if (b.isControl) continue
-          for (const r of b.records) {
-            if (r.offset < request.offset) continue
-            records.push({ topic, partition: p.partitionIndex, offset: r.offset, timestamp: r.timestamp, key: r.key, value: r.value, headers: r.headers })
-          }
+          for (const r of b.records) if (r.offset >= request.offset) records.push(r)
         }
         state.marked = false
         if (records.length > 0) {
