@@ -55,7 +55,10 @@ interface OpenBatch {
   bytes: number
   acks: number
   compression: CompressionType
+  /** The linger.ms timer. */
   timer: NodeJS.Timeout | undefined
+  /** With linger.ms 0: a microtask will seal this batch. */
+  sealQueued?: boolean
   waiters: Array<{ index: number; resolve: (r: { baseOffset: number; logAppendTime: number; logStartOffset: number }) => void; reject: (e: unknown) => void }>
 }
 
@@ -119,7 +122,8 @@ export class Producer {
 
   /** Sends records to several topics at once. */
   async sendBatch(args: { topicMessages: Array<{ topic: string; messages: Message[] }>; acks?: -1 | 0 | 1; compression?: CompressionType }): Promise<RecordMetadata[]> {
-    if (!this.connected) await this.connect()
+    // Always awaited, connected or not: sends issued together then reach their batches in the order they were made.
+    await this.connect()
     if (this.engine.isStopped) throw new BrokerNotAvailableError('Cannot send: the cluster is stopped')
     const acks = args.acks ?? this.acks
     if (acks !== -1 && acks !== 0 && acks !== 1) throw new InvalidRequiredAcksError(`acks must be -1, 0 or 1, got ${String(acks)}`)
@@ -235,8 +239,14 @@ export class Producer {
       if (batch.bytes >= this.batchSize) {
         this.seal(queue)
       } else if (!batch.timer) {
-        // lingerMs 0 still gathers every send of the current tick into one batch.
-        batch.timer = this.lingerMs > 0 ? setTimeout(() => this.seal(queue), this.lingerMs) : setImmediate(() => this.seal(queue)) as unknown as NodeJS.Timeout
+        if (this.lingerMs > 0) batch.timer = setTimeout(() => this.seal(queue), this.lingerMs)
+        else if (!batch.sealQueued) {
+          // lingerMs 0 gathers the sends of the current synchronous run into one batch and no more:
+          // a microtask seals it as soon as that run ends (the batch may have been sealed since).
+          batch.sealQueued = true
+          const open = batch
+          queueMicrotask(() => { if (queue.open === open) this.seal(queue) })
+        }
       }
     }
     return Promise.all(parts).then(([first]) => ({
@@ -250,10 +260,7 @@ export class Producer {
     const batch = q.open
     if (!batch) return
     q.open = undefined
-    if (batch.timer) {
-      clearTimeout(batch.timer)
-      clearImmediate(batch.timer as unknown as NodeJS.Immediate)
-    }
+    if (batch.timer) clearTimeout(batch.timer)
     const count = this.engine.controller.topics.partitionCount(q.topic) ?? 1
     this.partitioner.onNewBatch?.(q.topic, q.partition, count)
     q.ready.push(batch)

@@ -1,3 +1,4 @@
+/** How the producer forms batches: sticky partitioning at batch boundaries, linger.ms 0. */
 import { describe, it, expect } from 'vitest'
 import { startCluster, topicName } from '../helpers/cluster.js'
 import { decodeRecordBatchesSync } from '../../src/records/record-batch.js'
@@ -34,5 +35,23 @@ describe('client > sticky partitioning', () => {
     expect(sent).toHaveLength(1)
     const explicit = await producer.send({ topic, messages: Array.from({ length: 100 }, () => ({ partition: 3, value: 'z'.repeat(100) })) })
     expect(explicit.map((r) => r.partition)).toEqual([3])
+  })
+})
+
+describe('client > Producer linger.ms 0', () => {
+  it('gathers the sends of one synchronous run into one batch, and sends a later one at once', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const producer = cluster.producer({ lingerMs: 0 })
+    // Three sends issued together (no await between them) share one batch.
+    await Promise.all([0, 1, 2].map((i) => producer.send({ topic, messages: [{ value: `together-${i}` }] })))
+    await producer.send({ topic, messages: [{ value: 'alone' }] })
+    const [result] = await cluster.engine.fetch(
+      { maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolation: FetchIsolation.HighWatermark },
+      [{ topic, partition: 0, offset: 0, maxBytes: 1 << 20 }],
+    )
+    const batches = decodeRecordBatchesSync(result!.records).map((b) => b.records.map((r) => r.value!.toString()))
+    expect(batches).toEqual([['together-0', 'together-1', 'together-2'], ['alone']])
   })
 })
