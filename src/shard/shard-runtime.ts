@@ -39,6 +39,8 @@ export class ShardRuntime {
   private readonly defaults: LogConfig
   /** Long-polling fetches by wait token, so the main thread can end them early. */
   private readonly waiting = new Map<number, () => void>()
+  /** Every long-polling fetch, answered at once on Shutdown so that stopping never waits out a maxWaitMs. */
+  private readonly parkedFetches = new Set<() => void>()
   private maintenanceTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: ShardRuntimeOptions) {
@@ -194,6 +196,7 @@ export class ShardRuntime {
         clearTimeout(timer)
         for (const c of cancels) c()
         if (req.waitToken !== 0) this.waiting.delete(req.waitToken)
+        this.parkedFetches.delete(finish)
         resolve(encodeFetchResult(this.readOnce(req).results))
       }
       // With minBytes > 1 the wait goes on until enough bytes are there. As Kafka's DelayedFetch,
@@ -219,6 +222,7 @@ export class ShardRuntime {
       }
       const timer = setTimeout(finish, req.maxWaitMs)
       if (req.waitToken !== 0) this.waiting.set(req.waitToken, finish)
+      this.parkedFetches.add(finish)
       arm()
     })
   }
@@ -321,7 +325,7 @@ export class ShardRuntime {
   /** Closes every replica cleanly. */
   shutdown(): void {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
-    for (const w of this.waiting.values()) w()
+    for (const finish of [...this.parkedFetches]) finish()
     for (const r of this.replicas.values()) r.close()
     this.replicas.clear()
     this.logs.close()
