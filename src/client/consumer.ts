@@ -10,6 +10,8 @@ import { iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/r
 import { DEFAULT_OFFLOAD_THRESHOLDS, decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import { buildKafkaMessage } from './consumed-message.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
+import { groupByOwner } from '../cluster/partition-routing.js'
+import type { ShardHost } from '../shard/shard-host.js'
 import { FetchIsolation, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
 import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
 import { GroupMembership, type MembershipConfig } from './group-membership.js'
@@ -303,26 +305,33 @@ export class Consumer {
   }
 
   private async consumeLoop(): Promise<void> {
-    let prefetched: PendingFetch | undefined
+    // One fetch in flight per shard that leads readable partitions, as Kafka's consumer keeps one
+    // per broker: each shard's answer is delivered as it comes, without waiting for the others.
+    const inFlight = new Map<ShardHost, PendingFetch>()
     while (this.running) {
       try {
         await this.syncAssignment()
         const readable = [...this.positions.values()].filter((p) => !this.isPaused(p))
         if (readable.length === 0) {
-          prefetched = undefined
+          inFlight.clear()
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, 50)
             this.wake = () => { clearTimeout(t); resolve() }
           })
           continue
         }
-        // A fetch sent before the last delivery is used when it asked for exactly the partitions
-        // readable now; otherwise it is abandoned (its answer is dropped when it comes).
-        const fetch = prefetched !== undefined && sameKeys(prefetched.offsets, readable) ? prefetched : this.startFetch(readable.map((p) => [p, p.offset]))
-        prefetched = undefined
+        const byShard = groupByOwner(readable, (topic, partition) => this.engine.leaderShard(topic, partition))
+        for (const shard of [...inFlight.keys()]) if (!byShard.has(shard)) inFlight.delete(shard)
+        for (const [shard, partitions] of byShard) {
+          // A fetch sent before the last delivery is kept when it asked for exactly the partitions
+          // readable there now; otherwise it is abandoned (its answer is dropped when it comes).
+          const pending = inFlight.get(shard)
+          if (pending === undefined || !sameKeys(pending.offsets, partitions)) inFlight.set(shard, this.startFetch(partitions.map((p) => [p, p.offset])))
+        }
         this.fetching = true
-        const results = await fetch.results
+        const { shard, fetch, results } = await Promise.race([...inFlight].map(([shard, fetch]) => fetch.results.then((results) => ({ shard, fetch, results }))))
         this.fetching = false
+        inFlight.delete(shard)
         if (!this.running) break
         const current: FetchPartitionResult[] = []
         const nextFetch: Array<[PartitionPosition, number]> = []
@@ -336,8 +345,8 @@ export class Consumer {
           if (!this.isPaused(pos)) nextFetch.push([pos, valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset])
         }
         // Pipelining, as Kafka's consumer does: the next fetch is on its way while these records
-        // are delivered, so the shards read and copy while this thread decodes.
-        if (!(this.membership?.needsJoin ?? false) && nextFetch.length === readable.length) prefetched = this.startFetch(nextFetch)
+        // are delivered, so the shard reads and copies while this thread decodes.
+        if (!(this.membership?.needsJoin ?? false) && nextFetch.length === fetch.offsets.size) inFlight.set(shard, this.startFetch(nextFetch))
         for (const r of current) {
           if (!this.running) break
           const pos = this.positions.get(key(r.topic, r.partition))
@@ -358,7 +367,7 @@ export class Consumer {
         await this.maybeAutoCommit()
       } catch (err) {
         this.fetching = false
-        prefetched = undefined
+        inFlight.clear()
         if (!this.running) break
         if (isShardlogError(err) && err.retriable) {
           await new Promise((resolve) => setTimeout(resolve, 100))

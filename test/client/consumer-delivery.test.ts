@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { startCluster, topicName, waitFor } from '../helpers/cluster.js'
-import type { Cluster } from '../../src/client/cluster.js'
+import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
+import { Cluster } from '../../src/client/cluster.js'
 import type { KafkaMessage } from '../../src/client/types.js'
 import { encodeRecordBatchSync } from '../../src/records/record-batch.js'
 
@@ -149,5 +149,38 @@ describe('client > Consumer delivery', () => {
     const stopped = consumer.stop().then(() => 'stopped')
     const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('timed out'), 5_000))])
     expect(outcome).toBe('stopped')
+  })
+
+  it('delivers each shard\'s records as they come while the other shard\'s long poll waits, and stops at once', async () => {
+    const cluster = await startCluster({ shards: 2 })
+    const topic = topicName()
+    // Two partitions: one on each shard.
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 20_000 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: string[] = []
+    await consumer.run({ eachMessage: async ({ partition, message }) => { got.push(`${partition}:${message.value!.toString()}`) } })
+    const producer = cluster.producer()
+    for (let round = 0; round < 3; round++) {
+      await producer.send({ topic, messages: [{ value: `a${round}`, partition: 0 }] })
+      await waitFor(() => got.includes(`0:a${round}`), 5_000, `record a${round} on partition 0`)
+      await producer.send({ topic, messages: [{ value: `b${round}`, partition: 1 }] })
+      await waitFor(() => got.includes(`1:b${round}`), 5_000, `record b${round} on partition 1`)
+    }
+    expect(got).toEqual(['0:a0', '1:b0', '0:a1', '1:b1', '0:a2', '1:b2'])
+    const stopped = consumer.stop().then(() => 'stopped')
+    expect(await Promise.race([stopped, new Promise((r) => setTimeout(() => r('timed out'), 5_000))])).toBe('stopped')
+  })
+
+  it('the cluster stops at once while a consumer long-polls, without waiting out maxWaitTimeInMs', async () => {
+    const cluster = await Cluster.start({ dataDir: tempDir(), shards: 2 })
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 60_000 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({ eachMessage: async () => {} })
+    await new Promise((r) => setTimeout(r, 200)) // both shards now hold a parked fetch
+    const stopped = cluster.stop().then(() => 'stopped')
+    expect(await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still stopping'), 5_000))])).toBe('stopped')
   })
 })
