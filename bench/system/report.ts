@@ -3,6 +3,7 @@
  * marked sections of BENCHMARKS.md (`<!-- bench:system-<name>:start -->` ... `:end -->`), so
  * rerunning one benchmark replaces its table and leaves the others and the prose alone.
  */
+import { kWarmupRecords } from './consume-process.js'
 import type { MachineDescription } from './machine.js'
 import type { BenchmarkName, CodecsResult, E2eResult, PartitionsResult, Percentiles, SystemResults, ThroughputResult } from './results.js'
 import { ratioOf, type Sample } from './stats.js'
@@ -95,7 +96,7 @@ function throughputTable(r: ThroughputResult, results: SystemResults): string {
       `${s.messagesPerSend.toLocaleString('en-US')} messages per send(), ${s.sendsInFlight} sends awaited at once, ${s.durationMs / 1000} s per run. ` +
       `On disk: ${r.produce.diskBytesPerRecord.toFixed(1)} bytes per record, batches of ${(r.produce.batchBytes / 1024).toFixed(1)} KiB on average. ` +
       `Consumer: maxBytes ${r.consume.maxBytes / 2 ** 20} MiB, maxBytesPerPartition ${r.consume.maxBytesPerPartition / 2 ** 20} MiB (kafkajs defaults), ` +
-      `${formatCount(r.consume.records)} records, timed from the first batch (the group join before it took ${withRange(r.consume.timeToFirstBatchMs, (n) => `${n.toFixed(0)} ms`)}).`,
+      `${formatCount(r.consume.records)} records, after a warm-up read of the first ${formatCount(kWarmupRecords)} in another group, timed from the first batch (the group join before it took ${withRange(r.consume.timeToFirstBatchMs, (n) => `${n.toFixed(0)} ms`)}).`,
     '',
     ...rows,
     '',
