@@ -16,10 +16,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from '../../src/client/cluster.js'
+import { kWarmupRecords } from './options.js'
 import { consumeAll, type ConsumeOutcome } from './workload.js'
-
-/** Records read before the measured read, to warm up the JIT. */
-export const kWarmupRecords = 2_000_000
 
 /** What to read and how. */
 export interface ConsumeJob {

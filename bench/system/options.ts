@@ -40,3 +40,6 @@ export function baseProduceSettings(o: SystemBenchOptions): ProduceSettings {
     durationMs: produceDurationMs(o),
   }
 }
+
+/** Records the throughput benchmark's consume reads once before its measured read, to warm up the JIT. */
+export const kWarmupRecords = 2_000_000

@@ -3,7 +3,7 @@
  * marked sections of BENCHMARKS.md (`<!-- bench:system-<name>:start -->` ... `:end -->`), so
  * rerunning one benchmark replaces its table and leaves the others and the prose alone.
  */
-import { kWarmupRecords } from './consume-process.js'
+import { kWarmupRecords } from './options.js'
 import type { MachineDescription } from './machine.js'
 import type { BenchmarkName, CodecsResult, E2eResult, PartitionsResult, Percentiles, SystemResults, ThroughputResult } from './results.js'
 import { ratioOf, type Sample } from './stats.js'
