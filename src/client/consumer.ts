@@ -333,7 +333,8 @@ export class Consumer {
         this.fetching = false
         inFlight.delete(shard)
         if (!this.running) break
-        const current: FetchPartitionResult[] = []
+        // Each deliverable result with the offset after its last whole batch (where reading goes on).
+        const current: Array<{ r: FetchPartitionResult; next: number }> = []
         const nextFetch: Array<[PartitionPosition, number]> = []
         for (const r of results) {
           const pos = this.positions.get(key(r.topic, r.partition))
@@ -341,13 +342,14 @@ export class Consumer {
           // Fetched for an offset the partition has left since (seek, reset, unresolved records), or
           // paused while the fetch was in flight: those records are not delivered; read again.
           const valid = fetch.offsets.get(key(r.topic, r.partition)) === pos.offset && !this.isPaused(pos)
-          if (valid) current.push(r)
-          if (!this.isPaused(pos)) nextFetch.push([pos, valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset])
+          const next = valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset
+          if (valid) current.push({ r, next })
+          if (!this.isPaused(pos)) nextFetch.push([pos, next])
         }
         // Pipelining, as Kafka's consumer does: the next fetch is on its way while these records
         // are delivered, so the shard reads and copies while this thread decodes.
         if (!(this.membership?.needsJoin ?? false) && nextFetch.length === fetch.offsets.size) inFlight.set(shard, this.startFetch(nextFetch))
-        for (const r of current) {
+        for (const { r, next } of current) {
           if (!this.running) break
           const pos = this.positions.get(key(r.topic, r.partition))
           // Paused (or reassigned) during an earlier partition's delivery: leave the records for later.
@@ -362,7 +364,7 @@ export class Consumer {
           const batches: Array<DecodedBatch<KafkaMessage>> = []
           // Large gzip/snappy batches are decompressed on the codec pool, off this thread.
           for (const { pos } of iterateBatches(r.records)) batches.push(await decodeBatchMaybeOffloaded(r.records, pos, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage))
-          await this.deliver(pos, batches)
+          await this.deliver(pos, batches, next)
         }
         await this.maybeAutoCommit()
       } catch (err) {
@@ -400,11 +402,10 @@ export class Consumer {
     return { offsets, results }
   }
 
-  private async deliver(pos: PartitionPosition, batches: Array<DecodedBatch<KafkaMessage>>): Promise<void> {
+  /** Hands `batches` to eachBatch or eachMessage; `next` is the offset after them (control batches included). */
+  private async deliver(pos: PartitionPosition, batches: Array<DecodedBatch<KafkaMessage>>, next: number): Promise<void> {
     const k = key(pos.topic, pos.partition)
     const messages = messagesFrom(batches, pos.offset)
-    let next = pos.offset
-    for (const b of batches) next = Math.max(next, b.header.baseOffset + b.header.lastOffsetDelta + 1)
     const seeked = (): boolean => this.seeks.has(k) || !this.positions.has(k)
     if (this.runConfig.eachBatch) {
       const autoResolve = this.runConfig.eachBatchAutoResolve ?? true
