@@ -8,8 +8,7 @@
 import { ApiKey } from '../api-keys.js'
 import { errorResult, WireError } from '../error-mapping.js'
 import type { AlterConfigsResourceResponse } from '../messages/alter-configs.js'
-import { InvalidRequestError } from '../../errors.js'
-import { ConfigResourceType } from './describe-configs.js'
+import { assertTopicResource } from './describe-configs.js'
 import { defineHandler } from './context.js'
 
 /** AlterConfigs handler. */
@@ -19,9 +18,7 @@ export const alterConfigsHandler = defineHandler(ApiKey.AlterConfigs, async (req
     const result = (errorCode: number, errorMessage: string | null): AlterConfigsResourceResponse =>
       ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName })
     try {
-      if (r.resourceType !== ConfigResourceType.TOPIC) {
-        throw new InvalidRequestError(`Config resources of type ${r.resourceType} cannot be altered: only TOPIC (2); broker configs come from server.properties`)
-      }
+      assertTopicResource(r.resourceType)
       const set: Record<string, string> = {}
       const remove: string[] = []
       for (const c of r.configs) {

@@ -16,6 +16,16 @@ import { defineHandler, type RequestContext } from './context.js'
 /** Kafka's ConfigResource.Type. */
 export const ConfigResourceType = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const
 
+/**
+ * Throws INVALID_REQUEST unless the resource is a topic: AlterConfigs and
+ * IncrementalAlterConfigs change topic configs only (broker configs are static here).
+ */
+export function assertTopicResource(resourceType: number): void {
+  if (resourceType !== ConfigResourceType.TOPIC) {
+    throw new InvalidRequestError(`Config resources of type ${resourceType} cannot be altered: only TOPIC (2); broker configs come from server.properties`)
+  }
+}
+
 /** Kafka's DescribeConfigsResponse.ConfigSource. */
 export const ConfigSource = { TOPIC_CONFIG: 1, STATIC_BROKER_CONFIG: 4, DEFAULT_CONFIG: 5 } as const
 

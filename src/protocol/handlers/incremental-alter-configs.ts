@@ -10,7 +10,7 @@ import { errorResult, WireError } from '../error-mapping.js'
 import type { AlterableConfig, AlterConfigsResourceResponse } from '../messages/incremental-alter-configs.js'
 import { InvalidConfigError, InvalidRequestError } from '../../errors.js'
 import { topicConfigDef } from '../../storage/log-config.js'
-import { ConfigResourceType, describeTopicConfigs } from './describe-configs.js'
+import { assertTopicResource, describeTopicConfigs } from './describe-configs.js'
 import { defineHandler, type RequestContext } from './context.js'
 
 /** Kafka's AlterConfigOp.OpType. */
@@ -23,9 +23,7 @@ export const incrementalAlterConfigsHandler = defineHandler(ApiKey.IncrementalAl
     const result = (errorCode: number, errorMessage: string | null): AlterConfigsResourceResponse =>
       ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName })
     try {
-      if (r.resourceType !== ConfigResourceType.TOPIC) {
-        throw new InvalidRequestError(`Config resources of type ${r.resourceType} cannot be altered: only TOPIC (2); broker configs come from server.properties`)
-      }
+      assertTopicResource(r.resourceType)
       const change = toChange(ctx, r.resourceName, r.configs)
       await ctx.broker.engine.controller.alterConfigs(r.resourceName, { ...change, replace: false }, request.validateOnly)
       responses.push(result(WireError.NONE, null))
