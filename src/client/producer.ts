@@ -139,7 +139,8 @@ export class Producer {
       }
       const partitionCount = this.engine.controller.topics.partitionCount(topic)!
       const byPartition = new Map<number, PartitionRecords>()
-      const openBatches = new OpenBatchSizes((p) => {
+      // Only a partitioner that wants to hear of new batches (onNewBatch) needs the batch sizes followed.
+      const openBatches = this.partitioner.onNewBatch === undefined ? undefined : new OpenBatchSizes((p) => {
         const open = this.queues.get(`${topic}\u0000${p}`)?.open
         return open !== undefined && open.acks === acks && open.compression === compression ? open.bytes : 0
       }, this.batchSize)
@@ -166,14 +167,14 @@ export class Producer {
           // As the Java client does for KIP-480: a record that would open a new batch first tells
           // the partitioner (onNewBatch) and is partitioned again, so a sticky partitioner moves
           // on with it instead of leaving a partial batch behind to wait out linger.ms.
-          if (this.partitioner.onNewBatch && openBatches.isFull(partition)) {
-            this.partitioner.onNewBatch(topic, partition, partitionCount)
+          if (openBatches?.isFull(partition)) {
+            this.partitioner.onNewBatch!(topic, partition, partitionCount)
             partition = this.partitioner.partition({ topic, partitionCount, key: keyBytes })
           }
         } else if (!Number.isInteger(partition) || partition < 0 || partition >= partitionCount) {
           throw new UnknownTopicOrPartitionError(`Partition ${String(partition)} of topic '${topic}' does not exist (it has ${partitionCount})`)
         }
-        openBatches.add(partition, size)
+        openBatches?.add(partition, size)
         let group = byPartition.get(partition)
         if (!group) byPartition.set(partition, (group = { records: [], sizes: [], bytes: 0 }))
         group.records.push(input)
