@@ -77,8 +77,13 @@ export class ShardRuntime {
     }
   }
 
+  /** The replica of a partition this shard hosts, or undefined. */
+  private hosted(topic: string, partition: number): PartitionReplica | undefined {
+    return this.replicas.get(`${topic}\u0000${partition}`)
+  }
+
   private replica(topic: string, partition: number): PartitionReplica {
-    const r = this.replicas.get(`${topic}\u0000${partition}`)
+    const r = this.hosted(topic, partition)
     if (!r) throw new UnknownTopicOrPartitionError(`This server does not host ${topic}-${partition}`)
     return r
   }
@@ -126,7 +131,7 @@ export class ShardRuntime {
   }
 
   private updateHighWatermark(updates: HighWatermarkUpdate[]): Uint8Array {
-    for (const u of updates) this.replicas.get(`${u.topic}\u0000${u.partition}`)?.setHighWatermark(u.highWatermark)
+    for (const u of updates) this.hosted(u.topic, u.partition)?.setHighWatermark(u.highWatermark)
     return EMPTY
   }
 
@@ -150,7 +155,7 @@ export class ShardRuntime {
     let bytes = 0
     let budget = req.maxBytes
     for (const p of req.partitions) {
-      const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+      const r = this.hosted(p.topic, p.partition)
       if (!r) {
         results.push({ topic: p.topic, partition: p.partition, errorCode: 3, highWatermark: -1, logStartOffset: -1, logEndOffset: -1, records: EMPTY })
         continue
@@ -216,7 +221,7 @@ export class ShardRuntime {
         for (const c of cancels) c()
         cancels.length = 0
         for (const p of req.partitions) {
-          const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+          const r = this.hosted(p.topic, p.partition)
           if (r) cancels.push(r.onNextAppend(onAppend))
         }
       }
@@ -231,7 +236,7 @@ export class ShardRuntime {
   private logSizes(req: FetchRequestPayload): Map<PartitionReplica, number> {
     const sizes = new Map<PartitionReplica, number>()
     for (const p of req.partitions) {
-      const r = this.replicas.get(`${p.topic}\u0000${p.partition}`)
+      const r = this.hosted(p.topic, p.partition)
       if (r) sizes.set(r, r.log.size)
     }
     return sizes
