@@ -256,6 +256,8 @@ export class RingProducer extends RingEnd {
   #readSeen: number
   /** A message larger than the free space is split only into chunks of at least this many payload bytes. */
   readonly #minChunkBytes: number
+  /** Our producerWaiting flag is up: lowered by the first write or room check after the wait. */
+  #waiting = false
 
   constructor(sab: SharedArrayBuffer, name = 'ring') {
     super(sab, name)
@@ -292,6 +294,7 @@ export class RingProducer extends RingEnd {
    * to this ring meanwhile, since the frames of one message must be contiguous.
    */
   writeMessage(message: RingMessage): boolean {
+    this.#stopWaiting()
     const total = message.payload.length
     for (;;) {
       const remaining = total - message.sent
@@ -321,27 +324,45 @@ export class RingProducer extends RingEnd {
    *
    * Lost wake-up prevention (Dekker's pattern, sound because Atomics are sequentially consistent):
    *   producer: store producerWaiting=1; load readIndex; if still short, wait on readIndex
-   *   consumer: store readIndex;         load producerWaiting; if 1, clear it and notify
-   * Either the producer's load sees the consumer's new readIndex (no sleep), or the consumer's
-   * load sees the flag (it notifies). `waitAsync` itself compares readIndex with the value we
-   * last saw before it parks, so a notify that lands between our check and the park is not lost.
+   *   consumer: store readIndex;         load producerWaiting; if 1, notify
+   * Either the producer's load sees the consumer's new readIndex, or the consumer's load sees
+   * the flag (it notifies). `waitAsync` itself compares readIndex with the value we last saw
+   * before it parks, so a notify that lands between our check and the park is not lost.
+   *
+   * Only the producer clears the flag, once it has its room. Unlike the data side, where any
+   * new frame is enough for the consumer, one release may be too small for the message we
+   * wait to write: if the consumer cleared the flag on that release (as it once did, with a
+   * compareExchange), we would see the new readIndex, still lack room, park with the flag
+   * down, and no later release would wake us. The price is a notify per release while we
+   * sleep or are waking, and only then.
    */
   waitForSpaceAsync(message: RingMessage): Promise<unknown> | undefined {
     const remaining = message.payload.length - message.sent
     const needed = Math.min(frameBytes(remaining), kFrameHeaderBytes + this.#minChunkBytes)
     for (;;) {
-      if (this.isClosed() || this.#hasRoom(needed)) return undefined
+      if (this.isClosed() || this.#hasRoom(needed)) {
+        this.#stopWaiting()
+        return undefined
+      }
       Atomics.store(this.control, kProducerWaitingField, 1)
+      this.#waiting = true
       const read = Atomics.load(this.control, kReadIndexField)
       this.#readSeen = read
       if (this.#hasRoom(needed)) {
-        Atomics.store(this.control, kProducerWaitingField, 0)
+        this.#stopWaiting()
         return undefined
       }
       const wait = waitAsync(this.control, kReadIndexField, read)
       if (wait.async) return wait.value
       // 'not-equal': the consumer moved between our load and the park; look again.
     }
+  }
+
+  /** Lowers our waiting flag, so the consumer stops notifying on each release. */
+  #stopWaiting(): void {
+    if (!this.#waiting) return
+    this.#waiting = false
+    Atomics.store(this.control, kProducerWaitingField, 0)
   }
 
   /** Payload bytes that fit in one frame written now (negative when not even a header fits). */
@@ -548,14 +569,12 @@ export class RingConsumer extends RingEnd {
 
   /**
    * Hands the bytes of the frame just read back to the producer. Same Dekker pairing as
-   * {@link RingProducer.waitForSpaceAsync}: store readIndex, then load producerWaiting.
+   * {@link RingProducer.waitForSpaceAsync}: store readIndex, then load producerWaiting. The flag
+   * is left up for the producer to lower (see there why).
    */
   #release(): void {
     Atomics.store(this.control, kReadIndexField, this.#read)
-    if (Atomics.load(this.control, kProducerWaitingField) !== 0 &&
-        Atomics.compareExchange(this.control, kProducerWaitingField, 1, 0) === 1) {
-      Atomics.notify(this.control, kReadIndexField)
-    }
+    if (Atomics.load(this.control, kProducerWaitingField) !== 0) Atomics.notify(this.control, kReadIndexField)
   }
 }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { frameBytes, kFlagError, kFrameHeaderBytes, kMaxUserOp } from '../../src/shard/frame.js'
 import {
   GatherPayload, MessageBacklog, RingConsumer, RingProducer, assertShardRings, createRingBuffer, createShardRings,
-  kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage, type RingPayload,
+  kProducerWaitingField, kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage, type RingPayload,
 } from '../../src/shard/ring.js'
 
 interface Received {
@@ -281,6 +281,29 @@ describe('shard > ring > waiting', () => {
     await wait
     expect(producer.waitForSpaceAsync(blocked)).toBeUndefined()
     expect(producer.writeMessage(blocked)).toBe(true)
+  })
+
+  it('keeps the producer waiting flag up through releases too small for its message, until it writes', async () => {
+    // A release that frees less than the waiting message needs must not lower the flag: the
+    // producer may have read that release's index between raising the flag and parking, and
+    // would then sleep with no one left to wake it.
+    const { producer, consumer, sab } = ring(256)
+    const control = new Int32Array(sab, 0, kRingControlBytes / 4)
+    for (let id = 1; id <= 8; id++) expect(producer.tryWrite(id, 1, 0, pattern(16, id))).toBe(true) // 8 x 32 B
+    const blocked = message(9, pattern(32, 9)) // needs a 48-byte frame: two releases' worth
+    expect(producer.writeMessage(blocked)).toBe(false)
+    const firstWait = producer.waitForSpaceAsync(blocked)
+    expect(firstWait).toBeInstanceOf(Promise)
+    consumer.drain(() => false) // frees one 32-byte frame
+    expect(Atomics.load(control, kProducerWaitingField)).toBe(1)
+    await firstWait
+    const secondWait = producer.waitForSpaceAsync(blocked)
+    expect(secondWait).toBeInstanceOf(Promise)
+    consumer.drain(() => false)
+    await secondWait
+    expect(producer.waitForSpaceAsync(blocked)).toBeUndefined()
+    expect(producer.writeMessage(blocked)).toBe(true)
+    expect(Atomics.load(control, kProducerWaitingField)).toBe(0) // lowered once it had its room
   })
 
   it('close() wakes waiters on both ends and they stop waiting', async () => {
