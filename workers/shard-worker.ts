@@ -5,8 +5,8 @@
 import { workerData } from 'node:worker_threads'
 import { serveShard } from '../src/shard/shard-endpoint.js'
 import { ShardRuntime, type ShardRuntimeOptions } from '../src/shard/shard-runtime.js'
-import type { ShardRings } from '../src/shard/frame.js'
+import type { ShardWorkerData } from '../src/shard/frame.js'
 
-const { rings, options } = workerData as { rings: ShardRings; options: ShardRuntimeOptions }
+const { rings, options, busyPollUs } = workerData as ShardWorkerData<{ options: ShardRuntimeOptions }>
 const runtime = new ShardRuntime(options)
-serveShard(rings, (op, payload) => runtime.handle(op, payload))
+serveShard(rings, (op, payload) => runtime.handle(op, payload), { busyPollUs })

@@ -30,6 +30,8 @@ export interface BrokerOptions {
   maxOpenFiles: number
   maintenanceIntervalMs: number
   ringBytes?: number
+  /** Busy polling of the shard rings, µs (`ShardHostOptions.busyPollUs`). */
+  busyPollUs?: number
   /** Called after a shard worker died and came back, to reopen its partitions. */
   onShardRestart: (broker: Broker, shardId: number) => Promise<void>
 }
@@ -80,6 +82,7 @@ export class Broker {
         execArgv,
         workerData: { options },
         ringBytes: opts.ringBytes,
+        busyPollUs: opts.busyPollUs,
         restart: true,
         onRestart: async (id: number) => { if (this.state === 'running') await opts.onShardRestart(this, id) },
       })

@@ -30,6 +30,7 @@ export interface EngineOptions {
   config: Record<string, string>
   maxOpenFiles: number
   ringBytes?: number
+  busyPollUs?: number
 }
 
 
@@ -99,6 +100,7 @@ export class ClusterEngine {
           maxOpenFiles: options.maxOpenFiles,
           maintenanceIntervalMs: config.logRetentionCheckIntervalMs,
           ringBytes: options.ringBytes,
+          busyPollUs: options.busyPollUs,
           onShardRestart: (broker, shardId) => engine.reopenReplicas(broker, shardId),
         }))
       }

@@ -89,5 +89,15 @@ export interface PerfConsumer {
   close(): Promise<void>
 }
 
+/** What the CLI asks of a target: a Kafka server to connect to, or how to set up the embedded cluster. */
+export interface PerfTargetChoice {
+  /** `host:port` of a Kafka-compatible server; without it, an embedded cluster. */
+  bootstrap?: string
+  /** Shard workers of the embedded cluster (its default: one per CPU). */
+  shards?: number
+  /** `busyPollUs` of the embedded cluster (its default: 0, threads sleep when idle). */
+  busyPollUs?: number
+}
+
 /** Creates the target for a CLI run: an embedded cluster, or a connection to `bootstrap` (`host:port`). */
-export type PerfTargetFactory = (opts: { bootstrap?: string }) => Promise<PerfTarget>
+export type PerfTargetFactory = (opts: PerfTargetChoice) => Promise<PerfTarget>

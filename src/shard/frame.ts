@@ -90,4 +90,6 @@ export function isShardReadyMessage(value: unknown): value is ShardReadyMessage 
 export type ShardWorkerData<T extends object = Record<string, unknown>> = T & {
   readonly shardId: number
   readonly rings: ShardRings
+  /** The host's `busyPollUs`, for the worker to pass on to `serveShard`. */
+  readonly busyPollUs: number
 }

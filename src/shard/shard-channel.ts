@@ -7,6 +7,7 @@
  * any order. The event loop is never blocked: the channel sleeps on the response ring with
  * `Atomics.waitAsync`, and only while calls are pending, so an idle channel holds no promise.
  */
+import { performance } from 'node:perf_hooks'
 import {
   BrokerNotAvailableError, InvalidRequestError, KafkaStorageError, RecordTooLargeError, UnknownServerError,
   errorFromWire, type ShardlogError, type WireError,
@@ -22,6 +23,12 @@ export interface ShardChannelOptions {
    * replace the worker (ShardHost kills and restarts it).
    */
   onBroken?: (err: ShardlogError) => void
+  /**
+   * Microseconds the channel keeps polling the response ring, once per event-loop turn, after
+   * its last request or response before it sleeps in `Atomics.waitAsync` (the shard endpoint
+   * has the same option). 0 (default): sleep at once.
+   */
+  busyPollUs?: number
 }
 
 interface PendingCall {
@@ -45,12 +52,17 @@ export class ShardChannel {
   #spaceWaitArmed = false
   /** Set once: the channel is failed or closed, and every later call rejects with it. */
   #failure: Error | undefined
+  /** `busyPollUs` in milliseconds (`performance.now()` units); 0 when off. */
+  readonly #busyPollMs: number
+  /** When a request was last sent or a response last read, for busy polling. */
+  #lastActivityAt = 0
 
   /** Wraps the rings of one shard; `ShardHost` creates these, one per worker incarnation. */
   constructor(rings: ShardRings, options: ShardChannelOptions = {}) {
     this.#requests = new RingProducer(rings.requests, 'requests')
     this.#responses = new RingConsumer(rings.responses, 'responses')
     this.#onBroken = options.onBroken
+    this.#busyPollMs = Math.max(0, options.busyPollUs ?? 0) / 1000
   }
 
   /** Calls sent and not yet answered (including those still waiting for ring space). */
@@ -132,6 +144,7 @@ export class ShardChannel {
       this.#backlog.push({ requestId, op, flags: 0, payload, sent: 0 })
       if (!this.#spaceWaitArmed) this.#flushBacklog()
     }
+    if (this.#busyPollMs > 0) this.#lastActivityAt = performance.now()
     this.#armReader()
     return result
   }
@@ -162,12 +175,16 @@ export class ShardChannel {
 
   /**
    * Makes sure the response ring is watched while calls are pending. If frames are already
-   * there the drain runs in a macrotask (setImmediate) rather than a microtask, so a shard that
-   * answers faster than we drain cannot starve the event loop.
+   * there, or the channel is busy polling, the drain runs in a macrotask (setImmediate) rather
+   * than a microtask, so a shard that answers faster than we drain cannot starve the event loop.
    */
   #armReader(): void {
     if (this.#readerArmed || this.#failure !== undefined || this.#pending.size === 0) return
     this.#readerArmed = true
+    if (this.#busyPollMs > 0 && performance.now() - this.#lastActivityAt < this.#busyPollMs) {
+      setImmediate(this.#onResponses)
+      return
+    }
     const wait = this.#responses.waitForDataAsync()
     if (wait === undefined) setImmediate(this.#onResponses)
     else void wait.then(this.#onResponses)
@@ -176,8 +193,9 @@ export class ShardChannel {
   readonly #onResponses = (): void => {
     this.#readerArmed = false
     if (this.#failure !== undefined) return
+    let frames: number
     try {
-      this.#responses.drain(this.#deliver)
+      frames = this.#responses.drain(this.#deliver)
     } catch (err) {
       this.#broken(err as ShardlogError)
       return
@@ -187,6 +205,7 @@ export class ShardChannel {
       this.failAll(new KafkaStorageError('shard endpoint closed its rings with calls pending'))
       return
     }
+    if (frames > 0 && this.#busyPollMs > 0) this.#lastActivityAt = performance.now()
     this.#armReader()
   }
 

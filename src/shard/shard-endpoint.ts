@@ -11,18 +11,19 @@
  * How the endpoint waits for requests, and why it never parks its event loop for long:
  *
  * ```
- *            +-----------------------------------------------------------+
- *            v                                                           |
- *   pump: drain the request ring, dispatching each request               |
- *            |                                                           |
+ *            +-----------------------------------------------------------------------------+
+ *            v                                                                             |
+ *   pump: drain the request ring, dispatching each request                                 |
+ *            |                                                                             |
  *            +-- responses waiting for room? --> return; the space waiter resumes the pump
  *            +-- stop requested?              --> return; the stop sequence takes over
- *            +-- handler promises in flight, or idle for `hotIdleMs` (default 0: always)?
- *            |      --> Atomics.waitAsync on writeIndex, return to the event loop;
- *            |          a new frame (or close) resolves it --> pump
- *            +-- otherwise ("hot", opt-in, nothing async pending):
- *                   Atomics.wait up to `idleWaitMs` (sleeps in the kernel, wakes within
- *                   microseconds of a notify), drain if woken by a frame, then
+ *            +-- a request within the last `busyPollUs` (default 0)? --> setImmediate -----+
+ *            +-- handler promises in flight, or idle for `hotIdleMs` (default 0: always)?  |
+ *            |      --> Atomics.waitAsync on writeIndex, return to the event loop;         |
+ *            |          a new frame (or close) resolves it --------------------------------+
+ *            +-- otherwise ("hot", opt-in, nothing async pending):                         |
+ *                   Atomics.wait up to `idleWaitMs` (sleeps in the kernel, wakes within    |
+ *                   microseconds of a notify), drain if woken by a frame, then             |
  *                   setImmediate(pump) so timers, I/O callbacks and microtasks run --------+
  * ```
  *
@@ -39,6 +40,7 @@
  * opt-in for hosts where it measures better. The lost-wake-up argument for both kinds of
  * wait is in `RingConsumer.waitForDataSync`.
  */
+import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
 import { RecordTooLargeError, UnknownServerError, errorToWire } from '../errors.js'
 import {
@@ -73,6 +75,14 @@ export interface ServeShardOptions {
    * the place to close logs. A rejection is sent back as the stop call's error.
    */
   onStop?: () => void | Promise<void>
+  /**
+   * Microseconds the endpoint keeps polling the request ring, one check per event-loop turn,
+   * after the last request before it sleeps (Linux's `busy_poll` idea). 0 (default): sleep at
+   * once. Polling spares the wake-up a request sent to a sleeping thread costs (tens of
+   * microseconds on a VM, milliseconds in the tail) and burns the core meanwhile: worth it
+   * only with a core per shard plus one for the main thread. The event loop keeps running.
+   */
+  busyPollUs?: number
 }
 
 /** A running endpoint. */
@@ -129,6 +139,10 @@ class EndpointLoop {
   /** The stop acknowledgement is written or queued; stop once the backlog is empty. */
   #stopAcked = false
   #stopped = false
+  /** `busyPollUs` in milliseconds (`performance.now()` units); 0 when off. */
+  readonly #busyPollMs: number
+  /** When the last request frame was read, for busy polling. */
+  #lastFrameAt = 0
   /**
    * A pending `Atomics.waitAsync` does not keep a Node event loop alive, so while serving we
    * hold a ref'd timer that never fires; cleared on stop.
@@ -143,6 +157,7 @@ class EndpointLoop {
     const hotIdleMs = Math.max(0, options.hotIdleMs ?? kDefaultHotIdleMs)
     this.#maxIdleTurns = this.#idleWaitMs > 0 ? Math.ceil(hotIdleMs / this.#idleWaitMs) : 0
     this.#onStop = options.onStop
+    this.#busyPollMs = Math.max(0, options.busyPollUs ?? 0) / 1000
   }
 
   start(): void {
@@ -171,6 +186,10 @@ class EndpointLoop {
     if (this.#stopRequestId !== undefined) return
     this.#drain()
     if (!this.#backlog.isEmpty() || this.#stopRequestId !== undefined || this.#asyncWaitArmed) return
+    if (this.#busyPollMs > 0 && performance.now() - this.#lastFrameAt < this.#busyPollMs) {
+      this.#scheduleImmediate()
+      return
+    }
     if (this.#inflight > 0 || this.#idleTurns >= this.#maxIdleTurns) {
       this.#armAsyncWait()
       return
@@ -181,7 +200,10 @@ class EndpointLoop {
   }
 
   #drain(): void {
-    if (this.#requests.drain(this.#dispatch) > 0) this.#idleTurns = 0
+    if (this.#requests.drain(this.#dispatch) > 0) {
+      this.#idleTurns = 0
+      if (this.#busyPollMs > 0) this.#lastFrameAt = performance.now()
+    }
   }
 
   #armAsyncWait(): void {

@@ -53,6 +53,12 @@ export interface ShardHostOptions {
   workerData: object
   /** Data bytes of each of the two rings; a power of two. Default 8 MiB. */
   ringBytes?: number
+  /**
+   * Microseconds both ends of the rings keep polling for frames after the last one before
+   * they sleep: `ShardChannel`'s and `serveShard`'s `busyPollUs` (the worker gets it in its
+   * `workerData`). Default 0: sleep at once.
+   */
+  busyPollUs?: number
   /** Replace a worker that dies. Default true. */
   restart?: boolean
   /**
@@ -69,6 +75,8 @@ export interface ShardHostOptions {
   stopTimeoutMs?: number
 }
 
+/** Largest {@link ShardHostOptions.busyPollUs}: one second. */
+export const kMaxBusyPollUs = 1_000_000
 /** Default of {@link ShardHostOptions.startTimeoutMs}. */
 export const kDefaultStartTimeoutMs = 60_000
 /** Default of {@link ShardHostOptions.restartWaitMs}. */
@@ -252,6 +260,7 @@ export class ShardHost {
     worker.on('error', (err: Error) => this.#onWorkerGone(worker, err, `${err.name}: ${err.message}`))
     worker.once('exit', (code: number) => this.#onWorkerGone(worker, undefined, `exited with code ${code}`))
     return new ShardChannel(rings, {
+      busyPollUs: this.#opts.busyPollUs,
       onBroken: (err: ShardlogError) => {
         // The worker wrote frames that break the ring rules: it cannot be trusted any more.
         this.#onWorkerGone(worker, err, err.message)
@@ -370,6 +379,13 @@ export class ShardHost {
   }
 }
 
+/** Throws INVALID_CONFIG unless `value` is undefined or a valid {@link ShardHostOptions.busyPollUs}. */
+export function assertBusyPollUs(value: unknown): void {
+  if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0 && (value as number) <= kMaxBusyPollUs)) {
+    throw new InvalidConfigError(`busyPollUs must be an integer from 0 to ${kMaxBusyPollUs} microseconds, got ${String(value)}`)
+  }
+}
+
 function validateOptions(opts: ShardHostOptions): void {
   if (!Number.isInteger(opts.shardId) || opts.shardId < 0) {
     throw new InvalidConfigError(`shardId must be a non-negative integer, got ${opts.shardId}`)
@@ -378,6 +394,7 @@ function validateOptions(opts: ShardHostOptions): void {
   if (typeof opts.workerData !== 'object' || opts.workerData === null) {
     throw new InvalidConfigError('workerData must be an object')
   }
+  assertBusyPollUs(opts.busyPollUs)
   for (const key of ['startTimeoutMs', 'restartWaitMs', 'stopTimeoutMs'] as const) {
     const value = opts[key]
     if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
@@ -390,7 +407,7 @@ function validateOptions(opts: ShardHostOptions): void {
 function spawnWorker(opts: ShardHostOptions, onSpawned?: (worker: Worker) => void): Promise<Incarnation> {
   const { shardId } = opts
   const rings = createShardRings(opts.ringBytes ?? kDefaultRingBytes)
-  const workerData: ShardWorkerData<object> = { ...opts.workerData, shardId, rings }
+  const workerData: ShardWorkerData<object> = { ...opts.workerData, shardId, rings, busyPollUs: opts.busyPollUs ?? 0 }
   let worker: Worker
   try {
     worker = new Worker(opts.workerUrl, {

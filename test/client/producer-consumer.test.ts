@@ -105,6 +105,32 @@ describe('client > Producer and Consumer', () => {
     await consumer.disconnect()
   })
 
+  it('with busyPollUs, a tailing consumer gets records produced inside and after the polling window, in order', async () => {
+    const cluster = await startCluster({ shards: 1, busyPollUs: 2000 })
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 5_000 })
+    await consumer.subscribe({ topic })
+    const got: string[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value!.toString()) } })
+    const producer = cluster.producer({ lingerMs: 0 })
+    const sent: string[] = []
+    for (const gapMs of [0, 0, 1, 20, 60, 0]) {
+      await new Promise((r) => setTimeout(r, gapMs))
+      const value = `after-${gapMs}-${sent.length}`
+      await producer.send({ topic, messages: [{ value, partition: 1 }] })
+      sent.push(value)
+    }
+    await waitFor(() => got.length === sent.length, 3_000, 'the tailing consumer to see every record')
+    expect(got).toEqual(sent)
+    await consumer.disconnect()
+  })
+
+  it('refuses a busyPollUs that is not an integer from 0 to 1,000,000 with INVALID_CONFIG', async () => {
+    await expect(Cluster.start({ dataDir: tempDir(), busyPollUs: -1 })).rejects.toMatchObject({ code: 'INVALID_CONFIG' })
+    await expect(Cluster.start({ dataDir: tempDir(), busyPollUs: 2.5 })).rejects.toThrow(/busyPollUs must be an integer/)
+  })
+
   it('assign + seek reads from the chosen offset; pause and resume stop and restart delivery', async () => {
     const cluster = await startCluster()
     const topic = topicName()

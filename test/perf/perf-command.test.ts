@@ -6,7 +6,7 @@ import type { Command } from 'commander'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { parseDuration, perfCommand, type PerfCommandIo } from '../../src/cli/commands/perf.js'
 import type { LoadTestSummary } from '../../src/perf/summary.js'
-import type { PerfTarget } from '../../src/perf/target.js'
+import type { PerfTarget, PerfTargetChoice } from '../../src/perf/target.js'
 import { InMemoryPerfTarget } from './fixtures/in-memory-perf-target.js'
 
 class CapturedStream {
@@ -23,7 +23,7 @@ interface Harness {
   stdout: CapturedStream
   stderr: CapturedStream
   exitCodes: number[]
-  factoryCalls: Array<{ bootstrap?: string }>
+  factoryCalls: PerfTargetChoice[]
   run(...args: string[]): Promise<void>
 }
 
@@ -32,7 +32,7 @@ function harness(target: PerfTarget, tty = false): Harness {
   const stdout = new CapturedStream(tty)
   const stderr = new CapturedStream()
   const exitCodes: number[] = []
-  const factoryCalls: Array<{ bootstrap?: string }> = []
+  const factoryCalls: PerfTargetChoice[] = []
   const io: PerfCommandIo = { stdout, stderr, setExitCode: (code) => exitCodes.push(code) }
   const command = perfCommand(async (opts) => {
     factoryCalls.push(opts)
@@ -109,6 +109,12 @@ describe('cli > perf', () => {
     expect(out).toMatch(/records {15}400 sent · 400 acknowledged · 0 failed · 400 received · 0 duplicates · 0 missing/)
   })
 
+  it('e2e: hands --shards and --busy-poll-us to the embedded target', async () => {
+    const h = harness(new InMemoryPerfTarget())
+    await h.run('e2e', '--topic', 'cli-b', '--duration', '200ms', '--throughput', '1000', '--shards', '1', '--busy-poll-us', '500')
+    expect(h.factoryCalls).toEqual([{ shards: 1, busyPollUs: 500 }])
+  })
+
   it('compare: overlays saved runs', async () => {
     const root = await tempDir()
     for (const name of ['a', 'b']) {
@@ -137,6 +143,8 @@ describe('cli > perf', () => {
     [['produce', '--num-records', '10'], /required option '--topic <name>' not specified/],
     [['e2e', '--topic', 't', '--num-records', '10', '--record-size', '8'], /recordSize must be an integer >= 16/],
     [['compare', 'x'], /required option '--out <dir>' not specified/],
+    [['e2e', '--topic', 't', '--num-records', '10', '--shards', '2', '--bootstrap', 'h:9092'], /cannot be used with option '--bootstrap/],
+    [['e2e', '--topic', 't', '--num-records', '10', '--busy-poll-us', '-5'], /expected a whole number >= 0, got "-5"/],
   ])('rejects %j', async (args, message) => {
     const target = new InMemoryPerfTarget()
     const h = harness(target)

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { isShardlogError } from '../../src/errors.js'
 import { kOpStop } from '../../src/shard/frame.js'
-import { RingProducer, createShardRings } from '../../src/shard/ring.js'
+import { RingProducer, createShardRings, kConsumerSleepingField } from '../../src/shard/ring.js'
 import { ShardChannel } from '../../src/shard/shard-channel.js'
 import { ShardHost, type ShardHostOptions } from '../../src/shard/shard-host.js'
 import { workerExecArgv, workerUrl } from '../../src/shard/worker-url.js'
@@ -146,6 +147,46 @@ describe('shard > ShardChannel > endpoint wake-up modes', () => {
       expect(await Promise.all(payloads.map((p, j) =>
         host.request(j % 2 === 0 ? EchoOp.Echo : EchoOp.SleepEcho, j % 2 === 0 ? p : Buffer.concat([uint32(1), p])))))
         .toEqual(payloads.map((p, j) => (j % 2 === 0 ? p : Buffer.concat([uint32(1), p]))))
+    }
+  })
+
+  it('answers within and after the busy-poll window, and through a full ring while polling', async () => {
+    const host = await startEchoHost({ busyPollUs: 2000 })
+    for (const gapMs of [0, 1, 10, 70]) {
+      await new Promise((resolve) => setTimeout(resolve, gapMs))
+      expect((await host.request(EchoOp.Echo, Buffer.from(`after ${gapMs}`))).toString()).toBe(`after ${gapMs}`)
+    }
+    const payloads = Array.from({ length: 2000 }, (_, i) => randomBytes(8 + (i % 300)))
+    const responses = await Promise.all(payloads.map((p, i) =>
+      host.request(i % 3 === 0 ? EchoOp.SleepEcho : EchoOp.Echo, i % 3 === 0 ? Buffer.concat([uint32(0), p]) : p)))
+    expect(responses.findIndex((r, i) => !(i % 3 === 0 ? r.subarray(4) : r).equals(payloads[i]!))).toBe(-1)
+  })
+
+  it('stops polling and sleeps on both ends once the busy-poll window passes without frames', async () => {
+    // Rings of our own, to watch the sleeping flags: 1 means that end waits in Atomics.waitAsync.
+    const rings = createShardRings(smallRingBytes)
+    const sleeping = (sab: SharedArrayBuffer): number => Atomics.load(new Int32Array(sab, 0, 2), kConsumerSleepingField)
+    const worker = new Worker(echoWorkerUrl, {
+      workerData: { shardId: 0, rings, busyPollUs: 5000 }, execArgv: workerExecArgv(echoWorkerUrl),
+    })
+    onTestFinished(async () => { await worker.terminate() })
+    await new Promise((resolve) => worker.once('message', resolve)) // the endpoint's ready message
+    const channel = new ShardChannel(rings, { busyPollUs: 5000 })
+    onTestFinished(() => channel.close())
+    expect((await channel.request(EchoOp.Echo, Buffer.from('hi'))).toString()).toBe('hi')
+    const hung = channel.request(EchoOp.Never, Buffer.alloc(0)) // keeps the main side reading
+    hung.catch(() => undefined)
+    await vi.waitFor(() => {
+      expect(sleeping(rings.requests)).toBe(1)
+      expect(sleeping(rings.responses)).toBe(1)
+    }, { timeout: 5000, interval: 10 })
+    // Asleep, both still wake for the next request.
+    expect((await channel.request(EchoOp.Echo, Buffer.from('again'))).toString()).toBe('again')
+  })
+
+  it('refuses a busyPollUs that is not an integer from 0 to one second', async () => {
+    for (const busyPollUs of [-1, 1.5, 2_000_000, Number.NaN]) {
+      await expect(startEchoHost({ busyPollUs })).rejects.toMatchObject({ code: 'INVALID_CONFIG' })
     }
   })
 })

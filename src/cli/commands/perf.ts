@@ -96,6 +96,8 @@ interface ModeFlags {
   label?: string
   out?: string
   bootstrap?: string
+  shards?: number
+  busyPollUs?: number
 }
 
 function addCommonOptions(cmd: Command): Command {
@@ -109,6 +111,10 @@ function addCommonOptions(cmd: Command): Command {
     .option('--label <text>', 'name of the run in reports (default: mode, compression, acks, target)')
     .option('--out <dir>', 'write summary.json, .hgrm, .hlog and report.html to this directory')
     .option('--bootstrap <host:port>', 'test a Kafka-compatible server instead of an embedded cluster')
+    .addOption(new Option('--shards <n>', 'shard workers of the embedded cluster (default: one per CPU)')
+      .argParser(parseInteger(1)).conflicts('bootstrap'))
+    .addOption(new Option('--busy-poll-us <us>', 'embedded cluster: threads poll the rings this long before they sleep (lower latency, burns cores)')
+      .argParser(parseInteger(0)).conflicts('bootstrap'))
 }
 
 function addProducerOptions(cmd: Command): Command {
@@ -146,7 +152,9 @@ async function runMode(mode: LoadTestMode, flags: ModeFlags, targetFactory: Perf
   if ((flags.numRecords === undefined) === (flags.duration === undefined)) {
     throw new InvalidArgumentError('give --num-records or --duration')
   }
-  const target = await targetFactory(flags.bootstrap === undefined ? {} : { bootstrap: flags.bootstrap })
+  const target = await targetFactory(flags.bootstrap !== undefined
+    ? { bootstrap: flags.bootstrap }
+    : { ...(flags.shards !== undefined ? { shards: flags.shards } : {}), ...(flags.busyPollUs !== undefined ? { busyPollUs: flags.busyPollUs } : {}) })
   const abort = new AbortController()
   const onSigint = (): void => {
     io.stderr.write('\nstopping: finishing sends in flight (Ctrl-C again to kill)\n')

@@ -26,6 +26,8 @@ export interface EmbeddedTargetOptions {
   brokers?: number
   /** Server settings with Kafka's names (`num.partitions`, `log.flush.interval.messages`, ...). */
   config?: Record<string, string>
+  /** Busy polling of the shard rings, µs (`ClusterOptions.busyPollUs`); default 0. */
+  busyPollUs?: number
 }
 
 /** A load-test target over an embedded cluster; `dataDir` is its temporary data directory. */
@@ -38,7 +40,9 @@ export async function embeddedTarget(options: EmbeddedTargetOptions = {}): Promi
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'shardlog-perf-'))
   let cluster: Cluster
   try {
-    cluster = await Cluster.start({ dataDir, shards: options.shards, brokers: options.brokers, config: options.config })
+    cluster = await Cluster.start({
+      dataDir, shards: options.shards, brokers: options.brokers, config: options.config, busyPollUs: options.busyPollUs,
+    })
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true })
     throw err
@@ -54,7 +58,8 @@ class EmbeddedTarget implements EmbeddedPerfTarget {
   constructor(private readonly cluster: Cluster, readonly dataDir: string, options: EmbeddedTargetOptions) {
     const shards = options.shards ?? cluster.engine.brokers[0]?.shards.length ?? 1
     const brokers = options.brokers ?? 1
-    this.description = `embedded shardlog (${brokers > 1 ? `${brokers} brokers, ` : ''}${shards} shard${shards === 1 ? '' : 's'}${brokers > 1 ? ' each' : ''})`
+    const busyPoll = options.busyPollUs ? `, busy poll ${options.busyPollUs} µs` : ''
+    this.description = `embedded shardlog (${brokers > 1 ? `${brokers} brokers, ` : ''}${shards} shard${shards === 1 ? '' : 's'}${brokers > 1 ? ' each' : ''}${busyPoll})`
   }
 
   async createTopic(topic: string, partitions: number): Promise<void> {

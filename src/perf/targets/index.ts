@@ -10,5 +10,5 @@ export { embeddedTarget, type EmbeddedTargetOptions } from './embedded-target.js
 export { wireTarget } from './wire-target.js'
 
 /** `--bootstrap host:port` measures that server over the wire; without it, a fresh embedded cluster. */
-export const createPerfTarget: PerfTargetFactory = async ({ bootstrap }) =>
-  bootstrap !== undefined && bootstrap !== '' ? wireTarget(bootstrap) : embeddedTarget()
+export const createPerfTarget: PerfTargetFactory = async ({ bootstrap, shards, busyPollUs }) =>
+  bootstrap !== undefined && bootstrap !== '' ? wireTarget(bootstrap) : embeddedTarget({ shards, busyPollUs })
