@@ -1,8 +1,9 @@
 /**
  * `e2e`: end-to-end latency (producer.send -> consumer eachMessage) at a fixed 100,000
  * records/s through the load-test harness (`runLoadTest`, mode `e2e`), once through the
- * project's in-process target (`embeddedTarget`, whose consumer uses eachBatch) and once
- * through {@link ClusterPerfTarget} (eachMessage, one record per call): every record's latency
+ * project's in-process target (`embeddedTarget`, whose consumer uses eachBatch), once
+ * through {@link ClusterPerfTarget} (eachMessage, one record per call), and once more with one
+ * shard whose threads busy-poll the rings instead of sleeping (`busyPollUs`): every record's latency
  * runs from its intended send time on the fixed schedule (coordinated omission corrected) to
  * its arrival, recorded in an HDR histogram (hdr-histogram-js, 1 µs resolution). Two floors
  * are measured in the same process right after each run: the same schedule against the
@@ -26,6 +27,9 @@ import { kRecordBytes } from './workload.js'
 const kRate = 100_000
 const kShards = 2
 const kPartitions = 8
+/** The low-latency configuration: a core for the shard, one for the main thread, both polling. */
+const kBusyPollShards = 1
+const kBusyPollUs = 1000
 /** Thread round trips per second for the hop floor: often enough for a p99.9, rarely enough to leave the cores idle between hops. */
 const kHopRate = 10_000
 
@@ -96,6 +100,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
   }
   const eachMessageRuns: RunFigures[] = []
   const eachBatchRuns: RunFigures[] = []
+  const busyPollRuns: RunFigures[] = []
   const loopbackRuns: RunFigures[] = []
   const hops: HopFigures[] = []
   const loopback = new LoopbackPerfTarget()
@@ -115,15 +120,24 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     } finally {
       await bench.close()
     }
+    // The same again with the threads polling instead of sleeping (ClusterOptions.busyPollUs).
+    const polling = await startBenchCluster({ shards: kBusyPollShards, busyPollUs: kBusyPollUs })
+    try {
+      busyPollRuns.push(await once(new ClusterPerfTarget(polling.cluster,
+        `embedded shardlog (${kBusyPollShards} shard, busyPollUs ${kBusyPollUs}), eachMessage`), settings, `e2e-poll-${run}`))
+    } finally {
+      await polling.close()
+    }
     loopbackRuns.push(await once(loopback, settings, `loopback-${run}`))
     hops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs)))
     const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`
     const m = eachMessageRuns.at(-1)!.stats
     const b = eachBatchRuns.at(-1)!.stats
     const l = loopbackRuns.at(-1)!.stats
+    const p = busyPollRuns.at(-1)!.stats
     const h = hops.at(-1)!
     process.stderr.write(`  e2e run ${run + 1}/${o.runs}: eachMessage p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}, max ${us(m.max)}; ` +
-      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs\n`)
+      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs\n`)
   }
   await loopback.close()
   const produce = eachMessageRuns.flatMap((r) => (r.produce ? [r.produce] : []))
@@ -132,6 +146,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     shardlog: figuresOf(eachMessageRuns),
     shardlogEachBatch: figuresOf(eachBatchRuns),
     shardlogProduce: percentilesOf(produce),
+    shardlogBusyPoll: { ...figuresOf(busyPollRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs },
     loopback: figuresOf(loopbackRuns),
     threadHop: { ...hopPercentilesOf(hops), ratePerSec: kHopRate },
   }

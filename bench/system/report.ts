@@ -112,10 +112,13 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
   const s = r.settings
   const row = (label: string, pick: (f: Percentiles) => Sample, target: number | undefined): string => {
     const a = pick(r.shardlog)
-    const status = target === undefined ? '' : verdict(a.median < target, `${times(a.median / target)} target`)
-    return `| ${label} | ${withRange(a, us)} | ${withRange(pick(r.shardlogEachBatch), us)} | ${withRange(pick(r.shardlogProduce), us)} | ${withRange(pick(r.loopback), us)} | ` +
-      `${withRange(pick(r.threadHop), us)} | ${target === undefined ? '' : `< ${us(target)}`} | ${status} |`
+    const status = (f: Percentiles): string => target === undefined ? '' : verdict(pick(f).median < target, `${times(pick(f).median / target)} target`)
+    const poll = r.shardlogBusyPoll
+    return `| ${label} | ${withRange(a, us)} | ${withRange(pick(r.shardlogEachBatch), us)} | ${withRange(pick(r.shardlogProduce), us)} | ` +
+      `${poll ? withRange(pick(poll), us) : 'n/a'} | ${withRange(pick(r.loopback), us)} | ` +
+      `${withRange(pick(r.threadHop), us)} | ${target === undefined ? '' : `< ${us(target)}`} | ${status(r.shardlog)} | ${poll ? status(poll) : ''} |`
   }
+  const poll = r.shardlogBusyPoll
   return [
     caption(results, 'e2e'),
     '',
@@ -124,10 +127,11 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
       `${s.harness}. Latency runs from each record's intended send time (coordinated omission corrected) to its arrival in the consumer's callback, in an HDR histogram. ` +
       `eachMessage runs: ${withRange(r.shardlog.count, formatCount)} records measured per run at ${withRange(r.shardlog.recordsPerSec, formatCount)} records/s, ` +
       `missing ${withRange(r.shardlog.missing, formatCount)}; eachBatch runs: at ${withRange(r.shardlogEachBatch.recordsPerSec, formatCount)} records/s, ` +
-      `missing ${withRange(r.shardlogEachBatch.missing, formatCount)}.`,
+      `missing ${withRange(r.shardlogEachBatch.missing, formatCount)}` +
+      (poll ? `; busy-poll runs: at ${withRange(poll.recordsPerSec, formatCount)} records/s, missing ${withRange(poll.missing, formatCount)}.` : '.'),
     '',
-    '| latency | e2e, produce → eachMessage | e2e, produce → eachBatch ³ | produce → ack | loopback floor ¹ | thread round trip ² | e2e target | status |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
+    '| latency | e2e, produce → eachMessage | e2e, produce → eachBatch ³ | produce → ack | e2e, eachMessage, busy poll ⁴ | loopback floor ¹ | thread round trip ² | e2e target | status | status, busy poll |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
     row('p50', (f) => f.p50, kTargets.e2eP50Us),
     row('p99', (f) => f.p99, kTargets.e2eP99Us),
     row('p99.9', (f) => f.p999, kTargets.e2eP999Us),
@@ -138,7 +142,9 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
       `² main → worker → main through Atomics.notify / Atomics.wait on a SharedArrayBuffer, ${formatCount(r.threadHop.ratePerSec)} per second: ` +
       'what the OS takes to wake a thread, paid at least once by every produce and every fetch. Both measured in the same process right after each e2e run. ' +
       '³ Through `embeddedTarget` of src/perf/targets (what `shardlog perf` measures), whose consumer uses eachBatch; the eachMessage column uses the same ' +
-      'cluster setup through bench/system/perf-targets.ts.',
+      'cluster setup through bench/system/perf-targets.ts. ' +
+      (poll ? `⁴ ${poll.shards} shard and \`busyPollUs: ${poll.busyPollUs}\`: the main thread and the shard poll their rings once per event-loop turn instead of sleeping ` +
+        'while traffic flows, so no request waits for a thread to wake; each keeps a core busy (2 threads on the 2 cores here).' : ''),
   ].join('\n')
 }
 
@@ -218,10 +224,22 @@ export function renderSummary(results: SystemResults): string | undefined {
     line('e2e p50 at 100,000 records/s', us(e2e.shardlog.p50.median), '< 100 µs', e2e.shardlog.p50.median < kTargets.e2eP50Us, `loopback floor ${us(e2e.loopback.p50.median)}, thread round trip ${us(e2e.threadHop.p50.median)}`),
     line('e2e p99', us(e2e.shardlog.p99.median), '< 1 ms', e2e.shardlog.p99.median < kTargets.e2eP99Us, `loopback floor ${us(e2e.loopback.p99.median)}, thread round trip ${us(e2e.threadHop.p99.median)}`),
     line('e2e p99.9', us(e2e.shardlog.p999.median), '< 5 ms', e2e.shardlog.p999.median < kTargets.e2eP999Us, `loopback floor ${us(e2e.loopback.p999.median)}, thread round trip ${us(e2e.threadHop.p999.median)}`),
+    ...(e2e.shardlogBusyPoll ? busyPollLines(e2e.shardlogBusyPoll, line) : []),
     line('1 to 1,000 partitions', `worst ${percent(worst.recordsPerSec.median / best)} of best (${worst.partitions.toLocaleString('en-US')} partitions)`, 'within 25% of best',
       worst.recordsPerSec.median / best >= kTargets.partitionsWithinOfBest, `best ${formatCount(best)} records/s`),
     line('acks=-1 against acks=1', all && none ? percent(ratioOf(all.recordsPerSec, none.recordsPerSec)) : 'n/a', '(no target)', true, 'one replica per partition: the ISR is the leader'),
   ].join('\n').replace('| (no target) | **met** |', '| (no target) | — |')
+}
+
+/** Summary lines of the e2e run with busy polling, one per percentile target. */
+function busyPollLines(poll: NonNullable<E2eResult['shardlogBusyPoll']>,
+  line: (what: string, figure: string, target: string, met: boolean, note: string) => string): string[] {
+  const setup = `${poll.shards} shard, busyPollUs ${poll.busyPollUs}`
+  return [
+    line(`e2e p50, ${setup}`, us(poll.p50.median), '< 100 µs', poll.p50.median < kTargets.e2eP50Us, 'main thread and shard poll instead of sleeping: a core each'),
+    line(`e2e p99, ${setup}`, us(poll.p99.median), '< 1 ms', poll.p99.median < kTargets.e2eP99Us, ''),
+    line(`e2e p99.9, ${setup}`, us(poll.p999.median), '< 5 ms', poll.p999.median < kTargets.e2eP999Us, ''),
+  ]
 }
 
 /** The marker name of a benchmark's section in BENCHMARKS.md. */

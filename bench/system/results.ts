@@ -81,6 +81,8 @@ export interface E2eResult {
   shardlogEachBatch: LatencyFigures
   /** The eachMessage runs' produce latency: intended send time to acknowledgement (acks=1). */
   shardlogProduce: Percentiles
+  /** eachMessage again, with one shard and the threads busy polling (`busyPollUs`); absent in results from before it. */
+  shardlogBusyPoll?: LatencyFigures & { shards: number; busyPollUs: number }
   loopback: LatencyFigures
   /** Main -> worker -> main round trips through Atomics.notify/wait at 10,000/s (see thread-hop.ts). */
   threadHop: Percentiles & { ratePerSec: number }
