@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url'
 import { isBenchmarkName, kBenchmarkNames, kBenchmarks } from './benchmarks.js'
 import { describeMachine, machineCpuTimes, type RunEnvironment } from './machine.js'
 import { replaceMarkedSection } from './markdown.js'
+import { kModuleExtension } from './repo-root.js'
 import type { SystemBenchOptions } from './options.js'
 import { renderSection, renderSummary, sectionName } from './report.js'
 import type { BenchmarkName, BenchmarkResults, SystemResults } from './results.js'
@@ -101,17 +102,18 @@ interface ChildOutcome {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url))
-const childFile = path.join(here, 'child.ts')
+const childFile = path.join(here, `child${kModuleExtension}`)
 
 /** Names of the extra benchmarks: `<name>.bench.ts` files beside this one. */
 function extraBenchmarkNames(): string[] {
-  return readdirSync(here).filter((f) => f.endsWith('.bench.ts')).map((f) => f.slice(0, -'.bench.ts'.length)).sort()
+  const suffix = `.bench${kModuleExtension}`
+  return readdirSync(here).filter((f) => f.endsWith(suffix)).map((f) => f.slice(0, -suffix.length)).sort()
 }
 
 /** Runs an extra benchmark's standalone entry point; resolves with an error message, or undefined when it succeeded. */
 function runExtra(name: string, args: Args, outDir: string): Promise<string | undefined> {
   const argv = [
-    ...process.execArgv, path.join(here, `${name}.bench.ts`),
+    ...process.execArgv, path.join(here, `${name}.bench${kModuleExtension}`),
     ...(args.options.quick ? ['--quick'] : []), args.updateMarkdown ? '--md' : '--no-md', '--json', path.join(outDir, `${name}.json`),
   ]
   return new Promise((resolve) => {

@@ -6,9 +6,8 @@
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
-import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { fileURLToPath } from 'node:url'
+import { kRepoRoot } from './repo-root.js'
 
 /** The machine and code a run measured. */
 export interface MachineDescription {
@@ -26,7 +25,7 @@ export interface MachineDescription {
   summary: string
 }
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const repoRoot = kRepoRoot
 
 function gitCommit(): string {
   try {

@@ -5,10 +5,10 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { kRepoRoot } from './repo-root.js'
 
 /** BENCHMARKS.md at the repository root. */
-export const kBenchmarksFile = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../BENCHMARKS.md')
+export const kBenchmarksFile = path.join(kRepoRoot, 'BENCHMARKS.md')
 
 /** The start and end markers of section `name`. */
 export function sectionMarkers(name: string): { start: string; end: string } {
