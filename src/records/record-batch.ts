@@ -506,13 +506,26 @@ export async function decodeRecordBatchUsing<R>(
  * Synchronous {@link decodeRecordBatch}. Throws {@link UnsupportedCompressionTypeError} for a
  * zstd batch (async only) and {@link CorruptRecordError} on any malformed input.
  */
-export function decodeRecordBatchSync(buf: Buffer, pos = 0): DecodedBatch {
+export function decodeRecordBatchSync(buf: Buffer, pos?: number): DecodedBatch
+/** As above, with every record built by `build` (see {@link RecordBuilder}). */
+export function decodeRecordBatchSync<R>(buf: Buffer, pos: number, build: RecordBuilder<R>): DecodedBatch<R>
+export function decodeRecordBatchSync<R>(
+  buf: Buffer, pos = 0, build: RecordBuilder<R> = buildRecord as unknown as RecordBuilder<R>,
+): DecodedBatch<R> {
   const checked = checkBatch(buf, pos)
   const { header, compression } = checked
-  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, buildRecord)
-  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0, buildRecord)
+  if (compression === 'none') return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, build)
+  if (header.recordsCount === 0) return assemble(checked, buf, 0, 0, build)
   const data = decompressSync(compression, buf.subarray(pos + RECORD_BATCH_OVERHEAD, checked.end))
-  return assemble(checked, data, 0, data.length, buildRecord)
+  return assemble(checked, data, 0, data.length, build)
+}
+
+/**
+ * Whether the batch at `pos` (a whole batch, as {@link iterateBatches} yields) declares a
+ * compression codec. Reads the attributes only; nothing is checked.
+ */
+export function isCompressedBatch(buf: Buffer, pos: number): boolean {
+  return (buf.readInt16BE(pos + ATTRIBUTES) & COMPRESSION_CODEC_MASK) !== 0
 }
 
 /**
