@@ -7,7 +7,7 @@ import {
 import type { CompressionType } from '../../src/records/compression/index.js'
 import {
   ControlRecordType, controlRecordTypeOf, decodeRecordBatch, decodeRecordBatches, decodeRecordBatchesSync,
-  decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
+  decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, isCompressedBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
   nextOffsetAfter, NO_RECORD_HEADERS, type RecordBuilder, type RecordInput,
 } from '../../src/records/record-batch.js'
 import { decompress } from '../../src/records/compression/index.js'
@@ -367,6 +367,15 @@ describe('records > record builders and batch ends', () => {
     expect(records[0]!.headers).toEqual([])
     expect(records[0]!.headers).not.toBe(NO_RECORD_HEADERS)
     expect(Object.isFrozen(NO_RECORD_HEADERS)).toBe(true)
+  })
+
+  it('the sync decoder builds with a RecordBuilder too; isCompressedBatch reads the codec bits', async () => {
+    const plain = encodeRecordBatchSync([{ value: 'a' }, { value: 'b' }], { baseOffset: 7, compression: 'none' })
+    const build: RecordBuilder<string> = (offset, _ts, _key, value) => `${offset}:${value!.toString()}`
+    expect(decodeRecordBatchSync(plain, 0, build).records).toEqual(['7:a', '8:b'])
+    expect(isCompressedBatch(plain, 0)).toBe(false)
+    const both = Buffer.concat([plain, await encodeRecordBatch([{ value: 'c' }], { baseOffset: 9, compression: 'gzip' })])
+    expect([...iterateBatches(both)].map(({ pos }) => isCompressedBatch(both, pos))).toEqual([false, true])
   })
 
   it('nextOffsetAfter is the offset after the last whole batch, ignoring a partial tail', () => {
