@@ -103,6 +103,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
   const busyPollRuns: RunFigures[] = []
   const loopbackRuns: RunFigures[] = []
   const hops: HopFigures[] = []
+  const pollingHops: HopFigures[] = []
   const loopback = new LoopbackPerfTarget()
   for (let run = 0; run < o.runs; run++) {
     // The project's own in-process target (what `shardlog perf` measures); its consumer uses eachBatch.
@@ -130,6 +131,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     }
     loopbackRuns.push(await once(loopback, settings, `loopback-${run}`))
     hops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs)))
+    pollingHops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs), 'poll'))
     const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`
     const m = eachMessageRuns.at(-1)!.stats
     const b = eachBatchRuns.at(-1)!.stats
@@ -137,7 +139,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     const p = busyPollRuns.at(-1)!.stats
     const h = hops.at(-1)!
     process.stderr.write(`  e2e run ${run + 1}/${o.runs}: eachMessage p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}, max ${us(m.max)}; ` +
-      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs\n`)
+      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs; polling ${pollingHops.at(-1)!.p50} / ${pollingHops.at(-1)!.p99} µs\n`)
   }
   await loopback.close()
   const produce = eachMessageRuns.flatMap((r) => (r.produce ? [r.produce] : []))
@@ -146,7 +148,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     shardlog: figuresOf(eachMessageRuns),
     shardlogEachBatch: figuresOf(eachBatchRuns),
     shardlogProduce: percentilesOf(produce),
-    shardlogBusyPoll: { ...figuresOf(busyPollRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs },
+    shardlogBusyPoll: { ...figuresOf(busyPollRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs, threadHop: hopPercentilesOf(pollingHops) },
     loopback: figuresOf(loopbackRuns),
     threadHop: { ...hopPercentilesOf(hops), ratePerSec: kHopRate },
   }

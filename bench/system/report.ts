@@ -144,7 +144,9 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
       '³ Through `embeddedTarget` of src/perf/targets (what `shardlog perf` measures), whose consumer uses eachBatch; the eachMessage column uses the same ' +
       'cluster setup through bench/system/perf-targets.ts. ' +
       (poll ? `⁴ ${poll.shards} shard and \`busyPollUs: ${poll.busyPollUs}\`: the main thread and the shard poll their rings once per event-loop turn instead of sleeping ` +
-        'while traffic flows, so no request waits for a thread to wake; each keeps a core busy (2 threads on the 2 cores here).' : ''),
+        'while traffic flows, so no request waits for a thread to wake; each keeps a core busy (2 threads on the 2 cores here).' +
+        (poll.threadHop ? ` Its floor, the bare round trip of ² with the worker spinning and the main thread polling: p50 ${us(poll.threadHop.p50.median)}, ` +
+          `p99 ${us(poll.threadHop.p99.median)}, p99.9 ${us(poll.threadHop.p999.median)}, max ${us(poll.threadHop.max.median)} (medians of the runs).` : '') : ''),
   ].join('\n')
 }
 

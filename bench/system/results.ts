@@ -82,7 +82,12 @@ export interface E2eResult {
   /** The eachMessage runs' produce latency: intended send time to acknowledgement (acks=1). */
   shardlogProduce: Percentiles
   /** eachMessage again, with one shard and the threads busy polling (`busyPollUs`); absent in results from before it. */
-  shardlogBusyPoll?: LatencyFigures & { shards: number; busyPollUs: number }
+  shardlogBusyPoll?: LatencyFigures & {
+    shards: number
+    busyPollUs: number
+    /** The bare round trip with the worker spinning and the main thread polling (thread-hop.ts, mode `poll`). */
+    threadHop?: Percentiles
+  }
   loopback: LatencyFigures
   /** Main -> worker -> main round trips through Atomics.notify/wait at 10,000/s (see thread-hop.ts). */
   threadHop: Percentiles & { ratePerSec: number }

@@ -11,19 +11,28 @@ import { setTimeout as sleep, setImmediate as immediate } from 'node:timers/prom
 import { Worker } from 'node:worker_threads'
 import * as hdr from 'hdr-histogram-js'
 
-/** The echo thread: waits for the request counter to move, answers with the same value. */
+/** The echo thread: waits for the request counter to move (sleeping, or spinning when `spin`), answers with the same value. */
 const kEchoWorker = `
 const { workerData } = require('node:worker_threads')
-const cells = new Int32Array(workerData)
+const cells = new Int32Array(workerData.shared)
+const spin = workerData.spin
 let seen = 0
 for (;;) {
-  Atomics.wait(cells, 0, seen)
+  if (spin) while (Atomics.load(cells, 0) === seen) {}
+  else Atomics.wait(cells, 0, seen)
   seen = Atomics.load(cells, 0)
   if (seen < 0) break
   Atomics.store(cells, 1, seen)
   Atomics.notify(cells, 1)
 }
 `
+
+/**
+ * How both ends wait: `sleep`, the worker in `Atomics.wait` and the main thread in
+ * `Atomics.waitAsync` (the default engine); `poll`, the worker spinning and the main thread
+ * checking once per event-loop turn (`busyPollUs`: what no thread sleeping leaves).
+ */
+export type HopMode = 'sleep' | 'poll'
 
 /** `Atomics.waitAsync` (ES2024, in Node since 16; typed here because the project's lib is ES2023). */
 const waitAsync = (Atomics as unknown as {
@@ -40,10 +49,10 @@ export interface HopFigures {
 }
 
 /** Measures round trips at `ratePerSec` for `durationMs` (after `warmupMs`). */
-export async function measureThreadHops(ratePerSec: number, durationMs: number, warmupMs: number): Promise<HopFigures> {
+export async function measureThreadHops(ratePerSec: number, durationMs: number, warmupMs: number, mode: HopMode = 'sleep'): Promise<HopFigures> {
   const shared = new SharedArrayBuffer(8)
   const cells = new Int32Array(shared)
-  const worker = new Worker(kEchoWorker, { eval: true, workerData: shared })
+  const worker = new Worker(kEchoWorker, { eval: true, workerData: { shared, spin: mode === 'poll' } })
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 })
   try {
     const intervalMs = 1000 / ratePerSec
@@ -57,13 +66,17 @@ export async function measureThreadHops(ratePerSec: number, durationMs: number, 
         else await immediate()
       }
       Atomics.store(cells, 0, i)
-      Atomics.notify(cells, 0)
-      const answer = waitAsync(cells, 1, i - 1)
-      if (answer.async) await answer.value
-      // A late answer (value still i-1 after a spurious wake) is waited for again.
-      while (Atomics.load(cells, 1) !== i) {
-        const again = waitAsync(cells, 1, i - 1)
-        if (again.async) await again.value
+      if (mode === 'poll') {
+        while (Atomics.load(cells, 1) !== i) await immediate()
+      } else {
+        Atomics.notify(cells, 0)
+        const answer = waitAsync(cells, 1, i - 1)
+        if (answer.async) await answer.value
+        // A late answer (value still i-1 after a spurious wake) is waited for again.
+        while (Atomics.load(cells, 1) !== i) {
+          const again = waitAsync(cells, 1, i - 1)
+          if (again.async) await again.value
+        }
       }
       if (due >= start + warmupMs) histogram.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)))
     }
