@@ -20,6 +20,16 @@ async function filledTopic(cluster: Cluster, count: number, perSend: number): Pr
   return topic
 }
 
+/** One partition holding `batches` RecordBatches of `perBatch` records each, values 'v<offset>'. */
+async function batchedTopic(cluster: Cluster, batches: number, perBatch: number): Promise<string> {
+  const topic = topicName()
+  await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+  for (let b = 0; b < batches; b++) {
+    await cluster.engine.produce(topic, 0, 1, encodeRecordBatchSync(Array.from({ length: perBatch }, (_, i) => ({ value: `v${b * perBatch + i}` }))))
+  }
+  return topic
+}
+
 /** A consumer whose fetches return about one 20-record batch each, so a read spans many fetches. */
 function smallFetchConsumer(cluster: Cluster) {
   return cluster.consumer({ maxWaitTimeInMs: 50, maxBytesPerPartition: 64 })
@@ -129,6 +139,47 @@ describe('client > Consumer delivery', () => {
     await waitFor(() => got.length === 100)
     await consumer.disconnect()
     expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
+  })
+
+  it('delivers a large fetch in runs of whole RecordBatches, every record once and in order', async () => {
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 8, 1_500) // 8 batches of 1,500 (~100 KB): one fetch holds them all
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const sizes: number[] = []
+    const got: number[] = []
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        sizes.push(batch.messages.length)
+        for (const m of batch.messages) got.push(Number(m.offset))
+      },
+    })
+    await waitFor(() => got.length >= 12_000)
+    await consumer.disconnect()
+    expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
+    // A run closes with the first whole batch that brings it to 4,096 records: 3 batches of 1,500.
+    expect(sizes).toEqual([4_500, 4_500, 3_000])
+  })
+
+  it('a partition paused in the first run of a large fetch gets none of the later runs until resume', async () => {
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 8, 1_500)
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: number[] = []
+    await consumer.run({
+      eachBatch: async ({ batch, pause }) => {
+        for (const m of batch.messages) got.push(Number(m.offset))
+        if (got.length <= 4_500) pause()
+      },
+    })
+    await waitFor(() => got.length > 0)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(got).toEqual(Array.from({ length: 4_500 }, (_, i) => i))
+    consumer.resume([{ topic }])
+    await waitFor(() => got.length >= 12_000)
+    await consumer.disconnect()
+    expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
   })
 
   it('stop() during a long eachBatch returns without waiting out the fetch sent ahead', async () => {
