@@ -114,7 +114,7 @@ function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly Part
  * together, so a run may be larger): small enough that one run's messages die young, large
  * enough that eachBatch calls stay few.
  */
-const kDeliveryChunkRecords = 4096
+const kDeliveryChunkRecords = 1024
 
 function messagesFrom(batches: ReadonlyArray<DecodedBatch<KafkaMessage>>, from: number): KafkaMessage[] {
   const first = batches[0]

@@ -157,8 +157,20 @@ describe('client > Consumer delivery', () => {
     await waitFor(() => got.length >= 12_000)
     await consumer.disconnect()
     expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
-    // A run closes with the first whole batch that brings it to 4,096 records: 3 batches of 1,500.
-    expect(sizes).toEqual([4_500, 4_500, 3_000])
+    // A run closes with the first whole batch that brings it to 1,024 records: here every batch.
+    expect(sizes).toEqual(Array.from({ length: 8 }, () => 1_500))
+  })
+
+  it('groups small RecordBatches into runs of at least 1,024 records', async () => {
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 40, 100)
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const sizes: number[] = []
+    await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
+    await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 4_000)
+    await consumer.disconnect()
+    expect(sizes).toEqual([1_100, 1_100, 1_100, 700])
   })
 
   it('a partition paused in the first run of a large fetch gets none of the later runs until resume', async () => {
@@ -170,12 +182,12 @@ describe('client > Consumer delivery', () => {
     await consumer.run({
       eachBatch: async ({ batch, pause }) => {
         for (const m of batch.messages) got.push(Number(m.offset))
-        if (got.length <= 4_500) pause()
+        if (got.length <= 1_500) pause()
       },
     })
     await waitFor(() => got.length > 0)
     await new Promise((r) => setTimeout(r, 300))
-    expect(got).toEqual(Array.from({ length: 4_500 }, (_, i) => i))
+    expect(got).toEqual(Array.from({ length: 1_500 }, (_, i) => i))
     consumer.resume([{ topic }])
     await waitFor(() => got.length >= 12_000)
     await consumer.disconnect()
