@@ -16,6 +16,32 @@
  */
 import { GatherPayload } from './ring.js'
 
+/**
+ * Every per-partition layout above starts with the same head, `u16 topicLen | topic | i32
+ * partition`: its size, writer and reader.
+ */
+function partitionHeadBytes(topic: string): number {
+  return 2 + Buffer.byteLength(topic) + 4
+}
+
+/** Writes the partition head at `at`; returns the position after it. */
+function writePartitionHead(buf: Buffer, at: number, topic: string, partition: number): number {
+  const len = buf.write(topic, at + 2)
+  buf.writeUInt16BE(len, at)
+  return buf.writeInt32BE(partition, at + 2 + len)
+}
+
+/** What {@link readPartitionHead} read last (one object, reused: these run per partition on the hot path). */
+const head = { topic: '', partition: 0 }
+
+/** Reads the partition head at `at` into {@link head}; returns the position after it. */
+function readPartitionHead(buf: Buffer, at: number): number {
+  const len = buf.readUInt16BE(at)
+  head.topic = buf.toString('utf8', at + 2, at + 2 + len)
+  head.partition = buf.readInt32BE(at + 2 + len)
+  return at + 6 + len
+}
+
 /** Topic config overrides by Kafka name. */
 export type LogConfigEntries = Record<string, string>
 
@@ -83,30 +109,22 @@ export interface FetchPartitionResult {
  * place, so the record bytes are copied once on their way to the shard.
  */
 export function encodeProduceRequest(req: ProduceRequestPayload): GatherPayload {
-  const topicLen = Buffer.byteLength(req.topic)
-  const head = Buffer.allocUnsafe(2 + topicLen + 4 + 1 + 1 + 4 + 4)
-  let p = head.writeUInt16BE(topicLen, 0)
-  p += head.write(req.topic, p)
-  p = head.writeInt32BE(req.partition, p)
-  p = head.writeInt8(req.acks, p)
-  p = head.writeUInt8(req.crcVerified ? 1 : 0, p)
-  p = head.writeInt32BE(req.timeoutMs, p)
-  head.writeInt32BE(req.batches.length, p)
-  return new GatherPayload([head, req.batches])
+  const buf = Buffer.allocUnsafe(partitionHeadBytes(req.topic) + 1 + 1 + 4 + 4)
+  let p = writePartitionHead(buf, 0, req.topic, req.partition)
+  p = buf.writeInt8(req.acks, p)
+  p = buf.writeUInt8(req.crcVerified ? 1 : 0, p)
+  p = buf.writeInt32BE(req.timeoutMs, p)
+  buf.writeInt32BE(req.batches.length, p)
+  return new GatherPayload([buf, req.batches])
 }
 
 export function decodeProduceRequest(buf: Buffer): ProduceRequestPayload {
-  const topicLen = buf.readUInt16BE(0)
-  let p = 2
-  const topic = buf.toString('utf8', p, p + topicLen)
-  p += topicLen
-  const partition = buf.readInt32BE(p)
-  const acks = buf.readInt8(p + 4)
-  const crcVerified = (buf.readUInt8(p + 5) & 1) === 1
-  const timeoutMs = buf.readInt32BE(p + 6)
-  const len = buf.readInt32BE(p + 10)
-  p += 14
-  return { topic, partition, acks, timeoutMs, crcVerified, batches: buf.subarray(p, p + len) }
+  const p = readPartitionHead(buf, 0)
+  const acks = buf.readInt8(p)
+  const crcVerified = (buf.readUInt8(p + 1) & 1) === 1
+  const timeoutMs = buf.readInt32BE(p + 2)
+  const len = buf.readInt32BE(p + 6)
+  return { topic: head.topic, partition: head.partition, acks, timeoutMs, crcVerified, batches: buf.subarray(p + 10, p + 10 + len) }
 }
 
 /** A follower's append of batches fetched from its leader. */
@@ -119,26 +137,18 @@ export interface ReplicaAppendPayload {
 
 /** Header and batches kept apart, as {@link encodeProduceRequest} does. */
 export function encodeReplicaAppend(req: ReplicaAppendPayload): GatherPayload {
-  const topicLen = Buffer.byteLength(req.topic)
-  const head = Buffer.allocUnsafe(2 + topicLen + 4 + 8 + 4)
-  let p = head.writeUInt16BE(topicLen, 0)
-  p += head.write(req.topic, p)
-  p = head.writeInt32BE(req.partition, p)
-  p = head.writeDoubleBE(req.leaderHighWatermark, p)
-  head.writeInt32BE(req.batches.length, p)
-  return new GatherPayload([head, req.batches])
+  const buf = Buffer.allocUnsafe(partitionHeadBytes(req.topic) + 8 + 4)
+  let p = writePartitionHead(buf, 0, req.topic, req.partition)
+  p = buf.writeDoubleBE(req.leaderHighWatermark, p)
+  buf.writeInt32BE(req.batches.length, p)
+  return new GatherPayload([buf, req.batches])
 }
 
 export function decodeReplicaAppend(buf: Buffer): ReplicaAppendPayload {
-  const topicLen = buf.readUInt16BE(0)
-  let p = 2
-  const topic = buf.toString('utf8', p, p + topicLen)
-  p += topicLen
-  const partition = buf.readInt32BE(p)
-  const leaderHighWatermark = buf.readDoubleBE(p + 4)
-  const len = buf.readInt32BE(p + 12)
-  p += 16
-  return { topic, partition, leaderHighWatermark, batches: buf.subarray(p, p + len) }
+  const p = readPartitionHead(buf, 0)
+  const leaderHighWatermark = buf.readDoubleBE(p)
+  const len = buf.readInt32BE(p + 8)
+  return { topic: head.topic, partition: head.partition, leaderHighWatermark, batches: buf.subarray(p + 12, p + 12 + len) }
 }
 
 export function encodeProduceResult(r: ProduceResultPayload): Buffer {
@@ -163,7 +173,7 @@ export function decodeProduceResult(buf: Buffer): ProduceResultPayload {
 
 export function encodeFetchRequest(req: FetchRequestPayload): Buffer {
   let size = 17 + 2
-  for (const p of req.partitions) size += 2 + Buffer.byteLength(p.topic) + 16
+  for (const p of req.partitions) size += partitionHeadBytes(p.topic) + 12
   const buf = Buffer.allocUnsafe(size)
   let o = buf.writeInt32BE(req.maxWaitMs, 0)
   o = buf.writeInt32BE(req.minBytes, o)
@@ -172,10 +182,7 @@ export function encodeFetchRequest(req: FetchRequestPayload): Buffer {
   o = buf.writeUInt8(req.isolation, o)
   o = buf.writeUInt16BE(req.partitions.length, o)
   for (const p of req.partitions) {
-    const len = buf.write(p.topic, o + 2)
-    buf.writeUInt16BE(len, o)
-    o += 2 + len
-    o = buf.writeInt32BE(p.partition, o)
+    o = writePartitionHead(buf, o, p.topic, p.partition)
     o = buf.writeDoubleBE(p.offset, o)
     o = buf.writeInt32BE(p.maxBytes, o)
   }
@@ -192,11 +199,9 @@ export function decodeFetchRequest(buf: Buffer): FetchRequestPayload {
   let o = 19
   const partitions: FetchPartitionRequest[] = []
   for (let i = 0; i < count; i++) {
-    const len = buf.readUInt16BE(o)
-    const topic = buf.toString('utf8', o + 2, o + 2 + len)
-    o += 2 + len
-    partitions.push({ topic, partition: buf.readInt32BE(o), offset: buf.readDoubleBE(o + 4), maxBytes: buf.readInt32BE(o + 12) })
-    o += 16
+    o = readPartitionHead(buf, o)
+    partitions.push({ topic: head.topic, partition: head.partition, offset: buf.readDoubleBE(o), maxBytes: buf.readInt32BE(o + 8) })
+    o += 12
   }
   return { maxWaitMs, minBytes, maxBytes, waitToken, isolation, partitions }
 }
@@ -207,16 +212,13 @@ export function decodeFetchRequest(buf: Buffer): FetchRequestPayload {
  */
 export function encodeFetchResult(results: readonly FetchPartitionResult[]): GatherPayload {
   let headSize = 2
-  for (const r of results) headSize += 2 + Buffer.byteLength(r.topic) + 4 + 2 + 24 + 4
+  for (const r of results) headSize += partitionHeadBytes(r.topic) + 2 + 24 + 4
   const heads = Buffer.allocUnsafe(headSize)
   const parts: Uint8Array[] = []
   let h = heads.writeUInt16BE(results.length, 0)
   let partStart = 0
   for (const r of results) {
-    const len = heads.write(r.topic, h + 2)
-    heads.writeUInt16BE(len, h)
-    h += 2 + len
-    h = heads.writeInt32BE(r.partition, h)
+    h = writePartitionHead(heads, h, r.topic, r.partition)
     h = heads.writeInt16BE(r.errorCode, h)
     h = heads.writeDoubleBE(r.highWatermark, h)
     h = heads.writeDoubleBE(r.logStartOffset, h)
@@ -235,17 +237,14 @@ export function decodeFetchResult(buf: Buffer): FetchPartitionResult[] {
   let o = 2
   const out: FetchPartitionResult[] = []
   for (let i = 0; i < count; i++) {
-    const len = buf.readUInt16BE(o)
-    const topic = buf.toString('utf8', o + 2, o + 2 + len)
-    o += 2 + len
-    const partition = buf.readInt32BE(o)
-    const errorCode = buf.readInt16BE(o + 4)
-    const highWatermark = buf.readDoubleBE(o + 6)
-    const logStartOffset = buf.readDoubleBE(o + 14)
-    const logEndOffset = buf.readDoubleBE(o + 22)
-    const dataLen = buf.readUInt32BE(o + 30)
-    o += 34
-    out.push({ topic, partition, errorCode, highWatermark, logStartOffset, logEndOffset, records: buf.subarray(o, o + dataLen) })
+    o = readPartitionHead(buf, o)
+    const errorCode = buf.readInt16BE(o)
+    const highWatermark = buf.readDoubleBE(o + 2)
+    const logStartOffset = buf.readDoubleBE(o + 10)
+    const logEndOffset = buf.readDoubleBE(o + 18)
+    const dataLen = buf.readUInt32BE(o + 26)
+    o += 30
+    out.push({ topic: head.topic, partition: head.partition, errorCode, highWatermark, logStartOffset, logEndOffset, records: buf.subarray(o, o + dataLen) })
     o += dataLen
   }
   return out
