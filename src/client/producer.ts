@@ -224,7 +224,7 @@ export class Producer {
         queue.open = batch
       }
       const index = batch.records.length
-      while (i < records.length && (batch.records.length === 0 || batch.bytes < this.batchSize)) {
+      while (i < records.length && (batch.records.length === 0 || !batchIsFull(batch.bytes, this.batchSize))) {
         batch.records.push(records[i]!)
         batch.bytes += sizes[i]!
         i++
@@ -237,7 +237,7 @@ export class Producer {
           reject,
         })
       }))
-      if (batch.bytes >= this.batchSize) {
+      if (batchIsFull(batch.bytes, this.batchSize)) {
         this.seal(queue)
       } else if (!batch.timer) {
         if (this.lingerMs > 0) batch.timer = setTimeout(() => this.seal(queue), this.lingerMs)
@@ -341,6 +341,15 @@ export class Producer {
 }
 
 /**
+ * The producer's batching rule, for {@link Producer} and {@link OpenBatchSizes} alike: a batch
+ * takes records until it holds `batchSize` bytes (so it outgrows it by one record at most),
+ * and the next record opens a new one.
+ */
+function batchIsFull(bytes: number, batchSize: number): boolean {
+  return bytes >= batchSize
+}
+
+/**
  * The size each partition's open batch will have once one send's records so far are in it,
  * following {@link Producer}'s batching rule: a batch takes records until it holds
  * `batchSize` bytes, and the next record opens a new one. Records mostly come in runs for one
@@ -356,12 +365,12 @@ class OpenBatchSizes {
 
   /** Whether the next record for `partition` opens a new batch there. */
   isFull(partition: number): boolean {
-    return this.bytes(partition) >= this.batchSize
+    return batchIsFull(this.bytes(partition), this.batchSize)
   }
 
   add(partition: number, size: number): void {
     const before = this.bytes(partition)
-    this.currentBytes = before === 0 || before >= this.batchSize ? size : before + size
+    this.currentBytes = before === 0 || batchIsFull(before, this.batchSize) ? size : before + size
   }
 
   /** Bytes of `partition`'s open batch; makes it the current partition. */
