@@ -11,7 +11,6 @@
  * round trips through Atomics (thread-hop.ts: what the OS takes to wake a thread, which every
  * produce and fetch pays at least once).
  */
-import { ClusterEngine } from '../../src/cluster/cluster-engine.js'
 import { runLoadTest, type LoadTestOptions } from '../../src/perf/run-load-test.js'
 import type { LatencyStats } from '../../src/perf/histograms.js'
 import type { PerfTarget } from '../../src/perf/target.js'
@@ -26,8 +25,7 @@ import { measureThreadHops, type HopFigures } from './thread-hop.js'
 import { kRecordBytes } from './workload.js'
 
 const kRate = 100_000
-/** The default shard count (a core per shard but one), as a user's cluster gets it. */
-const kShards = ClusterEngine.defaultShards()
+const kShards = 2
 const kPartitions = 8
 /** The low-latency configuration: a core for the shard, one for the main thread, both polling. */
 const kBusyPollShards = 1
@@ -119,7 +117,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     // The same cluster setup read with eachMessage, one record per call.
     const bench = await startBenchCluster({ shards: kShards })
     try {
-      eachMessageRuns.push(await once(new ClusterPerfTarget(bench.cluster, `embedded shardlog (${kShards} shard${kShards === 1 ? '' : 's'}), eachMessage`), settings, `e2e-message-${run}`))
+      eachMessageRuns.push(await once(new ClusterPerfTarget(bench.cluster, `embedded shardlog (${kShards} shards), eachMessage`), settings, `e2e-message-${run}`))
     } finally {
       await bench.close()
     }

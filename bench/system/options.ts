@@ -2,7 +2,6 @@
  * Settings shared by the system benchmarks. `quick` shortens every run for a smoke test; the
  * defaults are what BENCHMARKS.md quotes.
  */
-import { ClusterEngine } from '../../src/cluster/cluster-engine.js'
 import type { ProduceSettings } from './results.js'
 import { kRecordBytes } from './workload.js'
 
@@ -21,15 +20,14 @@ export function produceDurationMs(o: SystemBenchOptions): number {
 
 /**
  * The producer configuration of the throughput figures: 100-byte records, 8 partitions,
- * acks=1, no compression, the default shard count (`ClusterEngine.defaultShards()`: a core per
- * shard but one), and batching that lets the API go as fast as it can:
+ * acks=1, no compression, 2 shards, and batching that lets the API go as fast as it can:
  * many messages per `send`, several sends in flight, batches well above Kafka's 16 KiB
  * default, `linger.ms` 5 (Kafka 4.0's default).
  */
 export function baseProduceSettings(o: SystemBenchOptions): ProduceSettings {
   return {
     partitions: 8,
-    shards: ClusterEngine.defaultShards(),
+    shards: 2,
     acks: 1,
     compression: 'none',
     lingerMs: 5,

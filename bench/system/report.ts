@@ -91,7 +91,7 @@ function throughputTable(r: ThroughputResult, results: SystemResults): string {
   return [
     caption(results, 'throughput'),
     '',
-    `Settings: ${s.recordBytes}-byte values, null keys (${s.partitioning} partitioner), ${s.partitions} partitions, ${shardCount(s.shards)}, acks=${s.acks}, ` +
+    `Settings: ${s.recordBytes}-byte values, null keys (${s.partitioning} partitioner), ${s.partitions} partitions, ${s.shards} shards, acks=${s.acks}, ` +
       `compression ${s.compression}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB, max in flight ${s.maxInFlightRequests}, ` +
       `${s.messagesPerSend.toLocaleString('en-US')} messages per send(), ${s.sendsInFlight} sends awaited at once, ${s.durationMs / 1000} s per run. ` +
       `On disk: ${r.produce.diskBytesPerRecord.toFixed(1)} bytes per record, batches of ${(r.produce.batchBytes / 1024).toFixed(1)} KiB on average. ` +
@@ -106,11 +106,6 @@ function throughputTable(r: ThroughputResult, results: SystemResults): string {
       `³ The same consume in a Node process started with \`${r.consumeTuned.nodeFlags.join(' ')}\` (a 64 MiB young generation instead of 16 MiB): ` +
       `the per-record message objects then die young instead of being copied by the scavenger. Each consume runs in its own process over the stopped cluster's data directory.`,
   ].join('\n')
-}
-
-/** `1 shard`, `2 shards`: the settings lines name the shard count the run used. */
-function shardCount(n: number): string {
-  return `${n} shard${n === 1 ? '' : 's'}`
 }
 
 function e2eTable(r: E2eResult, results: SystemResults): string {
@@ -128,7 +123,7 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
     caption(results, 'e2e'),
     '',
     `Settings: ${formatCount(s.recordsPerSec)} records/s on a fixed schedule for ${s.durationMs / 1000} s (the first ${s.warmupMs / 1000} s are warmup), ` +
-      `${s.recordBytes}-byte values, ${s.partitions} partitions, ${shardCount(s.shards)}, acks=${s.acks}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB; ` +
+      `${s.recordBytes}-byte values, ${s.partitions} partitions, ${s.shards} shards, acks=${s.acks}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB; ` +
       `${s.harness}. Latency runs from each record's intended send time (coordinated omission corrected) to its arrival in the consumer's callback, in an HDR histogram. ` +
       `eachMessage runs: ${withRange(r.shardlog.count, formatCount)} records measured per run at ${withRange(r.shardlog.recordsPerSec, formatCount)} records/s, ` +
       `missing ${withRange(r.shardlog.missing, formatCount)}; eachBatch runs: at ${withRange(r.shardlogEachBatch.recordsPerSec, formatCount)} records/s, ` +
@@ -161,7 +156,7 @@ function partitionsTable(r: PartitionsResult, results: SystemResults): string {
   return [
     caption(results, 'partitions'),
     '',
-    `Settings: as the throughput benchmark (${s.recordBytes}-byte values, null keys with the ${s.partitioning} partitioner, ${shardCount(s.shards)}, acks=${s.acks}, ` +
+    `Settings: as the throughput benchmark (${s.recordBytes}-byte values, null keys with the ${s.partitioning} partitioner, ${s.shards} shards, acks=${s.acks}, ` +
       `batch.size ${s.batchSize / 1024} KiB, linger.ms ${s.lingerMs}, ${s.durationMs / 1000} s per run), one topic per partition count; the counts take turns within each run.`,
     '',
     '| partitions | records/s | MB/s of values | ratio to best | target | status |',
@@ -180,7 +175,7 @@ function codecsTable(r: CodecsResult, results: SystemResults): string {
   return [
     caption(results, 'codecs'),
     '',
-    `Settings: as the throughput benchmark (${s.recordBytes}-byte JSON-like values, ${s.partitions} partitions, ${shardCount(s.shards)}, batch.size ${s.batchSize / 1024} KiB, ` +
+    `Settings: as the throughput benchmark (${s.recordBytes}-byte JSON-like values, ${s.partitions} partitions, ${s.shards} shards, batch.size ${s.batchSize / 1024} KiB, ` +
       `linger.ms ${s.lingerMs}, ${s.durationMs / 1000} s per run); configurations take turns within each run.`,
     '',
     '| codec | acks | produce records/s | MB/s of values | vs none, acks=1 | encode alone ¹, records/s | produce / encode alone | bytes on disk per record |',

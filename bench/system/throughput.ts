@@ -1,6 +1,6 @@
 /**
  * `throughput`: 100-byte records produced at full speed into 8 partitions (acks=1, no
- * compression, the default shard count), each run followed by a raw `fs.writeSync` of the same bytes in the
+ * compression, 2 shards), each run followed by a raw `fs.writeSync` of the same bytes in the
  * same-sized chunks to the same directory; then the last run's records consumed from the page
  * cache with `eachBatch` in fresh groups, each in a process of its own (see consume-process.ts)
  * with Node's default flags and with a larger young generation, each run followed by a raw

@@ -50,7 +50,7 @@ export interface ClusterOptions {
   dataDir?: string
   /** Number of brokers. Default 1. */
   brokers?: number
-  /** Shard worker threads per broker. Default `os.availableParallelism() - 1` (at least 1): a core is left to the main thread. */
+  /** Shard worker threads per broker. Default `os.availableParallelism()`. */
   shards?: number
   /** Server settings with Kafka's names, as in server.properties (`num.partitions`, `log.retention.ms`, ...). */
   config?: Record<string, string>

@@ -124,15 +124,9 @@ export class ClusterEngine {
     return engine
   }
 
-  /**
-   * Default shard count per broker: one per available core but one, which is left to the
-   * main thread (at least 1). The main thread encodes, decodes and routes every record and is
-   * the busiest thread in every profile (BENCHMARKS.md); on 2 cores one shard gave 5–7% more
-   * produce and consume throughput than two, and a lower latency (fewer threads to wake).
-   * The codec pool leaves the main thread its core the same way.
-   */
+  /** Default shard count per broker: one per available core. */
   static defaultShards(): number {
-    return Math.max(1, os.availableParallelism() - 1)
+    return Math.max(1, os.availableParallelism())
   }
 
   private startTimers(): void {
