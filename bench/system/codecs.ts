@@ -10,7 +10,7 @@ import { baseProduceSettings, type SystemBenchOptions } from './options.js'
 import { encodeOnly } from './raw-limits.js'
 import type { CodecsResult, ProduceSettings } from './results.js'
 import { sampleOf } from './stats.js'
-import { logFootprint, produceFor, recordValues } from './workload.js'
+import { benchProducerConfig, logFootprint, produceFor, recordValues } from './workload.js'
 
 const kConfigs: Array<{ codec: ProduceSettings['compression']; acks: -1 | 1 }> = [
   { codec: 'none', acks: 1 },
@@ -33,10 +33,7 @@ export async function runCodecs(o: SystemBenchOptions): Promise<CodecsResult> {
     const encode = new Map<string, number[]>(kConfigs.map((c) => [key(c), []]))
     const diskPerRecord = new Map<string, number>()
     const measure = async (topic: string, codec: ProduceSettings['compression'], acks: -1 | 1, durationMs: number) => {
-      const producer = bench.cluster.producer({
-        acks, compression: codec, lingerMs: settings.lingerMs, batchSize: settings.batchSize,
-        maxInFlightRequests: settings.maxInFlightRequests, bufferMemory: 256 * 1024 * 1024,
-      })
+      const producer = bench.cluster.producer(benchProducerConfig({ ...settings, acks, compression: codec }))
       const outcome = await produceFor(producer, {
         topic, durationMs, messagesPerSend: settings.messagesPerSend, sendsInFlight: settings.sendsInFlight,
         partitioning: settings.partitioning, partitions: settings.partitions, values,

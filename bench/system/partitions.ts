@@ -8,7 +8,7 @@ import { startBenchCluster } from './cluster-fixture.js'
 import { baseProduceSettings, type SystemBenchOptions } from './options.js'
 import type { PartitionsResult } from './results.js'
 import { sampleOf } from './stats.js'
-import { produceFor, recordValues } from './workload.js'
+import { benchProducerConfig, produceFor, recordValues } from './workload.js'
 
 const kCounts = [1, 10, 100, 1000]
 
@@ -18,10 +18,7 @@ export async function runPartitions(o: SystemBenchOptions): Promise<PartitionsRe
   const bench = await startBenchCluster({ shards: settings.shards })
   try {
     const values = recordValues()
-    const producerConfig = {
-      acks: settings.acks, compression: settings.compression, lingerMs: settings.lingerMs, batchSize: settings.batchSize,
-      maxInFlightRequests: settings.maxInFlightRequests, bufferMemory: 256 * 1024 * 1024,
-    }
+    const producerConfig = benchProducerConfig(settings)
     const measure = async (topic: string, partitions: number, durationMs: number): Promise<number> => {
       const producer = bench.cluster.producer(producerConfig)
       const outcome = await produceFor(producer, {

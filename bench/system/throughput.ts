@@ -14,7 +14,7 @@ import { baseProduceSettings, type SystemBenchOptions } from './options.js'
 import { decodeOnly, rawRead, rawWrite } from './raw-limits.js'
 import type { ProduceSettings, ThroughputResult } from './results.js'
 import { sampleOf } from './stats.js'
-import { logFootprint, produceFor, recordValues, type LogFootprint } from './workload.js'
+import { benchProducerConfig, logFootprint, produceFor, recordValues, type LogFootprint } from './workload.js'
 
 const kMB = 1e6
 
@@ -29,10 +29,7 @@ export async function runThroughput(o: SystemBenchOptions, settings: ProduceSett
   const bench = await startBenchCluster({ shards: settings.shards })
   try {
     const values = recordValues()
-    const producerConfig = {
-      acks: settings.acks, compression: settings.compression, lingerMs: settings.lingerMs, batchSize: settings.batchSize,
-      maxInFlightRequests: settings.maxInFlightRequests, bufferMemory: 256 * 1024 * 1024,
-    }
+    const producerConfig = benchProducerConfig(settings)
     const drive = (topic: string, durationMs: number) => ({
       topic, durationMs, messagesPerSend: settings.messagesPerSend, sendsInFlight: settings.sendsInFlight,
       partitioning: settings.partitioning, partitions: settings.partitions, values,

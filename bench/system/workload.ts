@@ -6,8 +6,9 @@ import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { Cluster } from '../../src/client/cluster.js'
-import type { Producer } from '../../src/client/producer.js'
+import type { Producer, ProducerConfig } from '../../src/client/producer.js'
 import type { Message } from '../../src/client/types.js'
+import type { ProduceSettings } from './results.js'
 
 /** Value bytes of every record, as in the brief of each benchmark. */
 export const kRecordBytes = 100
@@ -21,6 +22,16 @@ export function recordValues(count = 1024): Buffer[] {
     const text = `{"id":${100000 + i},"user":"u${(i * 7919) % 5000}","amount":${(i * 104729) % 100000},"status":"${i % 3 ? 'paid' : 'open'}","t":"${(i * 31) % 997}"}`
     return Buffer.from(text.padEnd(kRecordBytes, ' ').slice(0, kRecordBytes))
   })
+}
+
+/** The producer settings of the throughput figures (see `baseProduceSettings`) as a producer config. */
+export function benchProducerConfig(settings: Pick<ProduceSettings, 'acks' | 'compression' | 'lingerMs' | 'batchSize' | 'maxInFlightRequests'>): ProducerConfig {
+  return {
+    acks: settings.acks, compression: settings.compression, lingerMs: settings.lingerMs, batchSize: settings.batchSize,
+    maxInFlightRequests: settings.maxInFlightRequests,
+    // Room for every send in flight: the benchmarks measure throughput, not back-pressure.
+    bufferMemory: 256 * 1024 * 1024,
+  }
 }
 
 /** How a {@link produceFor} run calls the producer. */
