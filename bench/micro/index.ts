@@ -27,6 +27,7 @@ import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Bench } from 'tinybench'
 import { replaceMarkedSection } from '../system/markdown.js'
+import { kModuleExtension } from '../system/repo-root.js'
 import { describeMachine } from '../system/machine.js'
 
 /** How much work one call of a task does. */
@@ -148,12 +149,12 @@ export function unitsOfModule(exports: Record<string, unknown>): Map<string, Tas
 
 function moduleFiles(): string[] {
   const dir = path.dirname(fileURLToPath(import.meta.url))
-  return readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort().map((f) => path.join(dir, f))
+  return readdirSync(dir).filter((f) => f.endsWith(`.bench${kModuleExtension}`)).sort().map((f) => path.join(dir, f))
 }
 
 /** Runs one module's tasks that match the filter; returns their results (empty when none match). */
 async function runModule(file: string, options: Options): Promise<MicroResult[]> {
-  const name = path.basename(file, '.bench.ts')
+  const name = path.basename(file, `.bench${kModuleExtension}`)
   const filter = options.filter.toLowerCase()
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   if (typeof mod.register !== 'function') throw new Error(`${name}.bench.ts exports no register(bench)`)

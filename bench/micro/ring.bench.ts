@@ -13,8 +13,10 @@ import { Bench } from 'tinybench'
 import { kDefaultRingBytes, MessageBacklog, RingConsumer, RingProducer, createRingBuffer } from '../../src/shard/ring.js'
 import { ShardHost } from '../../src/shard/shard-host.js'
 import { EchoOp, type EchoWorkerData } from '../../test/shard/fixtures/echo-worker.js'
+import { kModuleExtension } from '../system/repo-root.js'
 
-const echoWorkerUrl = new URL('../../test/shard/fixtures/echo-worker.ts', import.meta.url)
+// The echo worker next to this module's build, or the TypeScript one when run from sources.
+const echoWorkerUrl = new URL(`../../test/shard/fixtures/echo-worker${kModuleExtension}`, import.meta.url)
 const kSmallBytes = 64
 const kLargeBytes = 100 * 1024
 /** 100 KB requests kept in flight by one throughput iteration. */
