@@ -6,7 +6,7 @@
  * topics. Fetches long-poll the shards, so a tailing consumer wakes as soon as a record
  * is appended. Lives on the caller's (main) thread.
  */
-import { decodeRecordBatchSync, isCompressedBatch, iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/record-batch.js'
+import { decodeCrcCheckedBatchSync, isCompressedBatch, iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/record-batch.js'
 import { DEFAULT_OFFLOAD_THRESHOLDS, decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import { buildKafkaMessage } from './consumed-message.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
@@ -403,10 +403,11 @@ export class Consumer {
     for (const { pos: at } of iterateBatches(records)) {
       // Large gzip/snappy batches are decompressed on the codec pool, off this thread; an
       // uncompressed one is decoded at once (an await per batch costs more than the decode of
-      // a small one).
+      // a small one), without computing its CRC again: the shard that read it from the log has
+      // just checked it (PartitionLog.verifyCrcOnRead), as Kafka's consumer would (check.crcs).
       const batch = isCompressedBatch(records, at)
         ? await decodeBatchMaybeOffloaded(records, at, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage)
-        : decodeRecordBatchSync(records, at, buildKafkaMessage)
+        : decodeCrcCheckedBatchSync(records, at, buildKafkaMessage)
       run.push(batch)
       runRecords += batch.records.length
       if (runRecords < kDeliveryChunkRecords) continue

@@ -521,6 +521,21 @@ export function decodeRecordBatchSync<R>(
 }
 
 /**
+ * {@link decodeRecordBatchSync} of an uncompressed batch whose CRC the reader of its bytes has
+ * just checked: a shard's log read does (`PartitionLog.verifyCrcOnRead`, on by default), so the
+ * in-process consumer need not compute it a second time on its own thread. Everything else is
+ * checked as usual; a compressed batch throws UNSUPPORTED_COMPRESSION_TYPE (decode it with the
+ * CRC check, through {@link decodeRecordBatchUsing}).
+ */
+export function decodeCrcCheckedBatchSync<R>(buf: Buffer, pos: number, build: RecordBuilder<R>): DecodedBatch<R> {
+  const checked = checkBatch(buf, pos, false)
+  if (checked.compression !== 'none') {
+    throw new UnsupportedCompressionTypeError(`decodeCrcCheckedBatchSync takes uncompressed batches, got ${checked.compression}`)
+  }
+  return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, build)
+}
+
+/**
  * Whether the batch at `pos` (a whole batch, as {@link iterateBatches} yields) declares a
  * compression codec. Reads the attributes only; nothing is checked.
  */
@@ -591,7 +606,7 @@ interface CheckedBatch {
 }
 
 /** Validates the framing, magic, CRC, codec and count of the batch at `pos`. */
-function checkBatch(buf: Buffer, pos: number): CheckedBatch {
+function checkBatch(buf: Buffer, pos: number, verifyCrc = true): CheckedBatch {
   if (!Number.isInteger(pos) || pos < 0 || buf.length - pos < RECORD_BATCH_OVERHEAD) {
     throw new CorruptRecordError(`batch at position ${pos} is truncated: ${Math.max(0, buf.length - pos)} bytes left, the header alone is ${RECORD_BATCH_OVERHEAD}`)
   }
@@ -607,10 +622,12 @@ function checkBatch(buf: Buffer, pos: number): CheckedBatch {
   if (magic !== CURRENT_MAGIC) {
     throw new CorruptRecordError(`batch at position ${pos} has magic ${magic}; only magic ${CURRENT_MAGIC} (RecordBatch v2) is supported`)
   }
-  const stored = buf.readUInt32BE(pos + CRC)
-  const computed = crc32c(buf.subarray(pos + ATTRIBUTES, end))
-  if (stored !== computed) {
-    throw new CorruptRecordError(`batch at position ${pos} is corrupt (stored crc = ${stored}, computed crc = ${computed})`)
+  if (verifyCrc) {
+    const stored = buf.readUInt32BE(pos + CRC)
+    const computed = crc32c(buf.subarray(pos + ATTRIBUTES, end))
+    if (stored !== computed) {
+      throw new CorruptRecordError(`batch at position ${pos} is corrupt (stored crc = ${stored}, computed crc = ${computed})`)
+    }
   }
   const header = readBatchHeader(buf, pos)
   const compression = compressionTypeFromId(header.attributes & COMPRESSION_CODEC_MASK)

@@ -1,3 +1,5 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { describe, it, expect } from 'vitest'
 import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
 import { Cluster } from '../../src/client/cluster.js'
@@ -192,6 +194,28 @@ describe('client > Consumer delivery', () => {
     await waitFor(() => got.length >= 12_000)
     await consumer.disconnect()
     expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
+  })
+
+  it('never delivers a batch corrupted on disk: the shard refuses it and the consumer keeps retrying', async () => {
+    // The consumer decodes without computing CRCs again because the shard's log read checks
+    // them: this is the check that stands between a flipped byte and eachMessage.
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 1, 3)
+    const segment = path.join(cluster.dataDir, 'broker-0', `${topic}-0`, '00000000000000000000.log')
+    const bytes = fs.readFileSync(segment)
+    const fd = fs.openSync(segment, 'r+')
+    try {
+      fs.writeSync(fd, Buffer.from([bytes[bytes.length - 2]! ^ 0xff]), 0, 1, bytes.length - 2) // inside the last record
+    } finally {
+      fs.closeSync(fd)
+    }
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: string[] = []
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(message.value!.toString()) } })
+    await new Promise((r) => setTimeout(r, 500))
+    expect(got).toEqual([])
+    await consumer.disconnect() // still running: the retriable CORRUPT_MESSAGE did not end the loop
   })
 
   it('stop() during a long eachBatch returns without waiting out the fetch sent ahead', async () => {

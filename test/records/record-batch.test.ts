@@ -7,7 +7,7 @@ import {
 import type { CompressionType } from '../../src/records/compression/index.js'
 import {
   ControlRecordType, controlRecordTypeOf, decodeRecordBatch, decodeRecordBatches, decodeRecordBatchesSync,
-  decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, isCompressedBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
+  decodeCrcCheckedBatchSync, decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, isCompressedBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
   nextOffsetAfter, NO_RECORD_HEADERS, type RecordBuilder, type RecordInput,
 } from '../../src/records/record-batch.js'
 import { decompress } from '../../src/records/compression/index.js'
@@ -376,6 +376,17 @@ describe('records > record builders and batch ends', () => {
     expect(isCompressedBatch(plain, 0)).toBe(false)
     const both = Buffer.concat([plain, await encodeRecordBatch([{ value: 'c' }], { baseOffset: 9, compression: 'gzip' })])
     expect([...iterateBatches(both)].map(({ pos }) => isCompressedBatch(both, pos))).toEqual([false, true])
+  })
+
+  it('decodeCrcCheckedBatchSync skips only the CRC (its reader checked it) and takes uncompressed batches only', async () => {
+    const batch = encodeRecordBatchSync([{ value: 'a' }, { value: 'b' }], { baseOffset: 3, compression: 'none' })
+    const build: RecordBuilder<string> = (offset, _ts, _key, value) => `${offset}:${value!.toString()}`
+    batch.writeUInt32BE(batch.readUInt32BE(17) ^ 1, 17) // a wrong CRC
+    expect(() => decodeRecordBatchSync(batch, 0, build)).toThrow(/corrupt/)
+    expect(decodeCrcCheckedBatchSync(batch, 0, build).records).toEqual(['3:a', '4:b'])
+    expect(() => decodeCrcCheckedBatchSync(batch.subarray(0, 40), 0, build)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
+    const gzip = await encodeRecordBatch([{ value: 'c' }], { compression: 'gzip' })
+    expect(() => decodeCrcCheckedBatchSync(gzip, 0, build)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_COMPRESSION_TYPE' }))
   })
 
   it('nextOffsetAfter is the offset after the last whole batch, ignoring a partial tail', () => {
