@@ -381,7 +381,7 @@ describe('records > record builders and batch ends', () => {
   it('decodeCrcCheckedBatchSync skips only the CRC (its reader checked it) and takes uncompressed batches only', async () => {
     const batch = encodeRecordBatchSync([{ value: 'a' }, { value: 'b' }], { baseOffset: 3, compression: 'none' })
     const build: RecordBuilder<string> = (offset, _ts, _key, value) => `${offset}:${value!.toString()}`
-    batch.writeUInt32BE(batch.readUInt32BE(17) ^ 1, 17) // a wrong CRC
+    batch.writeUInt32BE((batch.readUInt32BE(17) ^ 1) >>> 0, 17) // a wrong CRC
     expect(() => decodeRecordBatchSync(batch, 0, build)).toThrow(/corrupt/)
     expect(decodeCrcCheckedBatchSync(batch, 0, build).records).toEqual(['3:a', '4:b'])
     expect(() => decodeCrcCheckedBatchSync(batch.subarray(0, 40), 0, build)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
