@@ -4,7 +4,8 @@
  * Lives on the caller's (main) thread.
  */
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
-import type { GroupCoordinator, DescribedGroup, ListedGroup } from '../group/group-coordinator.js'
+import type { GroupCoordinator } from '../group/group-coordinator.js'
+import type { DescribedGroup, ListedGroup } from '../group/coordinator-requests.js'
 import { throwIfError } from '../group/group-coordinator.js'
 import { describeGroupLag, type GroupLag } from '../group/lag.js'
 import { describeLogConfig, parseLogConfig } from '../storage/log-config.js'

@@ -31,14 +31,6 @@ import { OffsetStore, type OffsetsLog } from './offset-store.js'
 import { DEFAULT_OFFSETS_TOPIC_NUM_PARTITIONS } from './partition-for-group.js'
 
 export type { OffsetsLog } from './offset-store.js'
-// The coordinator's requests and responses, importable from here as before.
-export type {
-  JoinGroupRequest, JoinGroupResponseMember, JoinGroupResponse, SyncGroupRequest, SyncGroupResponse,
-  HeartbeatRequest, HeartbeatResponse, LeaveGroupMember, LeaveGroupRequest, LeaveGroupResponse,
-  OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
-  OffsetFetchPartition, OffsetFetchResponse, DescribedGroupMember, DescribedGroup, ListedGroup,
-  DeleteGroupsResult, OffsetDeleteRequest, OffsetDeleteResponse, ResetOffsetsRequest,
-} from './coordinator-requests.js'
 import type {
   JoinGroupRequest, JoinGroupResponse, SyncGroupRequest, SyncGroupResponse,
   HeartbeatRequest, HeartbeatResponse, LeaveGroupMember, LeaveGroupRequest, LeaveGroupResponse,

@@ -20,7 +20,7 @@
 import { randomUUID } from 'node:crypto'
 import { UnknownServerError } from '../errors.js'
 import { CONSUMER_PROTOCOL_TYPE, decodeSubscription } from './consumer-protocol.js'
-import type { JoinGroupResponse, JoinGroupResponseMember, SyncGroupResponse } from './group-coordinator.js'
+import type { JoinGroupResponse, JoinGroupResponseMember, SyncGroupResponse } from './coordinator-requests.js'
 import { joinErrorResponse, MemberMetadata, syncErrorResponse, type JoinGroupProtocol } from './member-metadata.js'
 import type { OffsetCommitValue } from './offset-record.js'
 

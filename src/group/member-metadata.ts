@@ -6,7 +6,7 @@
  * Lives on the main thread inside a {@link GroupMetadata}; only the GroupCoordinator mutates it.
  */
 import { UnknownServerError } from '../errors.js'
-import type { JoinGroupResponse, SyncGroupResponse } from './group-coordinator.js'
+import type { JoinGroupResponse, SyncGroupResponse } from './coordinator-requests.js'
 
 /** One entry of JoinGroup's `protocols`: an assignor name and the member's metadata for it. */
 export interface JoinGroupProtocol {

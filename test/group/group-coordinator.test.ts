@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { assignorByName, performAssignment, subscriptionProtocol, type PartitionAssignor } from '../../src/group/assignors/index.js'
 import { decodeAssignment, encodeSubscription, type TopicPartitions } from '../../src/group/consumer-protocol.js'
-import {
-  GroupCoordinator, throwIfError, type GroupCoordinatorOptions, type JoinGroupResponse, type OffsetsLog,
-} from '../../src/group/group-coordinator.js'
+import { GroupCoordinator, throwIfError, type GroupCoordinatorOptions, type OffsetsLog } from '../../src/group/group-coordinator.js'
+import type { JoinGroupResponse } from '../../src/group/coordinator-requests.js'
 import { ErrorCode } from '../../src/group/group-metadata.js'
 import type { JoinGroupProtocol } from '../../src/group/member-metadata.js'
 import { kafkaErrorByName } from '../../src/kafka-error-codes.js'

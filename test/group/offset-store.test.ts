@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { assignorByName, performAssignment, subscriptionProtocol, type PartitionAssignor } from '../../src/group/assignors/index.js'
-import {
-  GroupCoordinator, type GroupCoordinatorOptions, type OffsetCommitRequest, type OffsetsLog,
-} from '../../src/group/group-coordinator.js'
+import { GroupCoordinator, type GroupCoordinatorOptions, type OffsetsLog } from '../../src/group/group-coordinator.js'
+import type { OffsetCommitRequest } from '../../src/group/coordinator-requests.js'
 import { ErrorCode } from '../../src/group/group-metadata.js'
 import { decodeOffsetCommitValue, decodeOffsetsRecordKey, encodeOffsetCommitKey } from '../../src/group/offset-record.js'
 import { partitionForGroup } from '../../src/group/partition-for-group.js'

@@ -18,7 +18,7 @@ import {
   CONSUMER_PROTOCOL_HIGHEST_VERSION, decodeSubscription, encodeAssignment, encodeSubscription,
   type ConsumerProtocolSubscription, type TopicPartitions,
 } from '../consumer-protocol.js'
-import type { JoinGroupResponseMember } from '../group-coordinator.js'
+import type { JoinGroupResponseMember } from '../coordinator-requests.js'
 import type { JoinGroupProtocol } from '../member-metadata.js'
 import { cooperativeStickyAssignor } from './cooperative-sticky.js'
 import { rangeAssignor } from './range.js'

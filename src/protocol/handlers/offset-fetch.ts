@@ -6,7 +6,8 @@
  * v7+ may require stable offsets (UNSTABLE_OFFSET_COMMIT while a commit is in flight).
  */
 import { ApiKey } from '../api-keys.js'
-import type { GroupCoordinator, OffsetFetchResponse as GroupOffsets } from '../../group/group-coordinator.js'
+import type { GroupCoordinator } from '../../group/group-coordinator.js'
+import type { OffsetFetchResponse as GroupOffsets } from '../../group/coordinator-requests.js'
 import type { OffsetFetchResponse } from '../messages/offset-fetch.js'
 import { coordinatorOf } from './coordinator.js'
 import { defineHandler } from './context.js'
