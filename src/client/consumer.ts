@@ -417,13 +417,8 @@ export class Consumer {
       if (!this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
           (this.membership?.needsJoin ?? false)) return
     }
+    // A run that closed on the fetch's last batch was delivered up to its end, which is `next`.
     if (run.length > 0) await this.deliver(pos, run, next)
-    else if (!this.seeks.has(k) && this.positions.get(k) === pos) {
-      // The fetch ended on a full run (or held only batches already delivered): move past any
-      // trailing control batches the last run did not cover.
-      if ((this.runConfig.eachBatchAutoResolve ?? true) || !this.runConfig.eachBatch) this.resolve(pos, next)
-      pos.offset = Math.max(pos.offset, pos.resolved)
-    }
   }
 
   /** Sends one fetch for `partitions`, each from the given offset; long-polls up to maxWaitTimeInMs. */
