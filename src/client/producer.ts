@@ -141,7 +141,7 @@ export class Producer {
       const byPartition = new Map<number, PartitionRecords>()
       // Only a partitioner that wants to hear of new batches (onNewBatch) needs the batch sizes followed.
       const openBatches = this.partitioner.onNewBatch === undefined ? undefined : new OpenBatchSizes((p) => {
-        const open = this.queues.get(`${topic}\u0000${p}`)?.open
+        const open = this.queues.get(queueKey(topic, p))?.open
         return open !== undefined && open.acks === acks && open.compression === compression ? open.bytes : 0
       }, this.batchSize)
       for (const m of messages) {
@@ -210,7 +210,7 @@ export class Producer {
    */
   private enqueue(topic: string, partition: number, group: PartitionRecords, acks: number, compression: CompressionType): Promise<RecordMetadata> {
     const { records, sizes } = group
-    const key = `${topic}\u0000${partition}`
+    const key = queueKey(topic, partition)
     let q = this.queues.get(key)
     if (!q) this.queues.set(key, (q = { topic, partition, open: undefined, inFlight: 0, ready: [], sequence: 0 }))
     const queue = q
@@ -338,6 +338,11 @@ export class Producer {
     await this.flush()
     this.connected = false
   }
+}
+
+/** Key of a partition's queue in {@link Producer}'s `queues`. */
+function queueKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`
 }
 
 /**
