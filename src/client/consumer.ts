@@ -6,7 +6,7 @@
  * topics. Fetches long-poll the shards, so a tailing consumer wakes as soon as a record
  * is appended. Lives on the caller's (main) thread.
  */
-import { decodeCrcCheckedBatchSync, isCompressedBatch, iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/record-batch.js'
+import { CrcCheckedBatchReader, isCompressedBatch, iterateBatches, nextOffsetAfter, type DecodedBatch } from '../records/record-batch.js'
 import { DEFAULT_OFFLOAD_THRESHOLDS, decodeBatchMaybeOffloaded } from '../records/codec-pool.js'
 import { buildKafkaMessage } from './consumed-message.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
@@ -105,9 +105,9 @@ function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly Part
 }
 
 /**
- * Records per delivery run of one partition's fetched data (whole RecordBatches are kept
- * together, so a run may be larger): small enough that one run's messages die young, large
- * enough that eachBatch calls stay few.
+ * Records per delivery run of one partition's fetched data (an uncompressed batch is split
+ * between runs, a compressed one is delivered whole, so such a run may be larger): small
+ * enough that one run's messages die young, large enough that eachBatch calls stay few.
  */
 const kDeliveryChunkRecords = 1024
 
@@ -118,14 +118,27 @@ const kDeliveryChunkRecords = 1024
  */
 function messagesFrom(batches: ReadonlyArray<DecodedBatch<KafkaMessage>>, from: number): KafkaMessage[] {
   const first = batches[0]
-  if (batches.length === 1 && first && !first.isControl && first.header.baseOffset >= from) return first.records
+  if (batches.length === 1 && first && !first.isControl && !startsBefore(first, from)) return first.records
   const messages: KafkaMessage[] = []
   for (const b of batches) {
     if (b.isControl) continue
-    const whole = b.header.baseOffset >= from
-    for (const m of b.records) if (whole || Number(m.offset) >= from) messages.push(m)
+    if (!startsBefore(b, from)) {
+      for (const m of b.records) messages.push(m)
+      continue
+    }
+    for (const m of b.records) if (Number(m.offset) >= from) messages.push(m)
   }
   return messages
+}
+
+/**
+ * Whether some of the batch's (or batch slice's) records are before `from`; the records are in
+ * offset order, so the first one tells.
+ */
+function startsBefore(batch: DecodedBatch<KafkaMessage>, from: number): boolean {
+  if (batch.header.baseOffset >= from) return false
+  const first = batch.records[0]
+  return first !== undefined && Number(first.offset) < from
 }
 
 /** An in-process consumer. */
@@ -390,9 +403,9 @@ export class Consumer {
 
   /**
    * Decodes a partition's fetched batches and delivers them in runs of about
-   * {@link kDeliveryChunkRecords} records (whole RecordBatches), each decoded just before it is
-   * delivered, so only one run's messages are alive at a time instead of a whole 1 MiB fetch's
-   * (about +10% consume throughput with Node's default young generation, BENCHMARKS.md).
+   * {@link kDeliveryChunkRecords} records, each decoded just before it is delivered, so only one
+   * run's messages are alive at a time instead of a whole 1 MiB fetch's or a whole batch's
+   * (consume throughput with Node's default young generation, BENCHMARKS.md).
    * Stops early when a delivery stopped, paused, sought or reassigned the partition. `next` is
    * the offset after the whole fetch.
    */
@@ -400,22 +413,39 @@ export class Consumer {
     const k = key(pos.topic, pos.partition)
     let run: Array<DecodedBatch<KafkaMessage>> = []
     let runRecords = 0
+    const stopped = (): boolean => !this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
+      (this.membership?.needsJoin ?? false)
     for (const { pos: at } of iterateBatches(records)) {
-      // Large gzip/snappy batches are decompressed on the codec pool, off this thread; an
-      // uncompressed one is decoded at once (an await per batch costs more than the decode of
-      // a small one), without computing its CRC again: the shard that read it from the log has
-      // just checked it (PartitionLog.verifyCrcOnRead), as Kafka's consumer would (check.crcs).
-      const batch = isCompressedBatch(records, at)
-        ? await decodeBatchMaybeOffloaded(records, at, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage)
-        : decodeCrcCheckedBatchSync(records, at, buildKafkaMessage)
-      run.push(batch)
-      runRecords += batch.records.length
-      if (runRecords < kDeliveryChunkRecords) continue
-      await this.deliver(pos, run, batch.header.baseOffset + batch.header.lastOffsetDelta + 1)
-      run = []
-      runRecords = 0
-      if (!this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
-          (this.membership?.needsJoin ?? false)) return
+      if (isCompressedBatch(records, at)) {
+        // Large gzip/snappy batches are decompressed on the codec pool, off this thread; a
+        // compressed batch is delivered whole (its records share the decompressed block).
+        const batch = await decodeBatchMaybeOffloaded(records, at, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage)
+        run.push(batch)
+        runRecords += batch.records.length
+        if (runRecords < kDeliveryChunkRecords) continue
+        await this.deliver(pos, run, batch.header.baseOffset + batch.header.lastOffsetDelta + 1)
+        run = []
+        runRecords = 0
+        if (stopped()) return
+        continue
+      }
+      // An uncompressed batch is decoded at once (an await per batch costs more than the decode
+      // of a small one), a run's worth of records at a time however large the batch, and without
+      // computing its CRC again: the shard that read it from the log has just checked it
+      // (PartitionLog.verifyCrcOnRead), as Kafka's consumer would (check.crcs).
+      const reader = new CrcCheckedBatchReader(records, at, buildKafkaMessage)
+      do {
+        const slice = reader.read(kDeliveryChunkRecords - runRecords)
+        // A fetch starts at the batch that holds the position: the records before it are not delivered.
+        if (reader.nextOffset <= pos.offset) continue
+        run.push(slice)
+        runRecords += slice.records.length
+        if (runRecords < kDeliveryChunkRecords) continue
+        await this.deliver(pos, run, reader.nextOffset)
+        run = []
+        runRecords = 0
+        if (stopped()) return
+      } while (reader.remaining > 0)
     }
     // A run that closed on the fetch's last batch was delivered up to its end, which is `next`.
     if (run.length > 0) await this.deliver(pos, run, next)

@@ -521,21 +521,6 @@ export function decodeRecordBatchSync<R>(
 }
 
 /**
- * {@link decodeRecordBatchSync} of an uncompressed batch whose CRC the reader of its bytes has
- * just checked: a shard's log read does (`PartitionLog.verifyCrcOnRead`, on by default), so the
- * in-process consumer need not compute it a second time on its own thread. Everything else is
- * checked as usual; a compressed batch throws UNSUPPORTED_COMPRESSION_TYPE (decode it with the
- * CRC check, through {@link decodeRecordBatchUsing}).
- */
-export function decodeCrcCheckedBatchSync<R>(buf: Buffer, pos: number, build: RecordBuilder<R>): DecodedBatch<R> {
-  const checked = checkBatch(buf, pos, false)
-  if (checked.compression !== 'none') {
-    throw new UnsupportedCompressionTypeError(`decodeCrcCheckedBatchSync takes uncompressed batches, got ${checked.compression}`)
-  }
-  return assemble(checked, buf, pos + RECORD_BATCH_OVERHEAD, checked.end, build)
-}
-
-/**
  * Whether the batch at `pos` (a whole batch, as {@link iterateBatches} yields) declares a
  * compression codec. Reads the attributes only; nothing is checked.
  */
@@ -638,16 +623,21 @@ function checkBatch(buf: Buffer, pos: number, verifyCrc = true): CheckedBatch {
 }
 
 function assemble<R>(checked: CheckedBatch, data: Buffer, start: number, end: number, build: RecordBuilder<R>): DecodedBatch<R> {
+  const logAppendTime = (checked.header.attributes & TIMESTAMP_TYPE_MASK) !== 0
+  return batchOf(checked, decodeRecords(data, start, end, checked.header, logAppendTime, build))
+}
+
+/** A {@link DecodedBatch} of `records` with the flags of the checked batch. */
+function batchOf<R>(checked: CheckedBatch, records: R[]): DecodedBatch<R> {
   const { header, compression } = checked
   const attributes = header.attributes
-  const logAppendTime = (attributes & TIMESTAMP_TYPE_MASK) !== 0
   return {
     header,
     compression,
-    records: decodeRecords(data, start, end, header, logAppendTime, build),
+    records,
     isControl: (attributes & CONTROL_FLAG_MASK) !== 0,
     isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
-    timestampType: logAppendTime ? 'LogAppendTime' : 'CreateTime',
+    timestampType: (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 'LogAppendTime' : 'CreateTime',
     deleteHorizonMs: (attributes & DELETE_HORIZON_FLAG_MASK) !== 0 ? header.baseTimestamp : undefined,
   }
 }
@@ -659,15 +649,49 @@ function buildRecord(offset: number, timestamp: number, key: Buffer | null, valu
 
 /** Parses `header.recordsCount` records that must fill `data[start..end)` exactly. */
 function decodeRecords<R>(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean, build: RecordBuilder<R>): R[] {
+  const progress = recordsProgress(data, start, end, header, logAppendTime)
+  return decodeNextRecords(progress, progress.count, build)
+}
+
+/** Where a decode of one batch's records block stands, between {@link decodeNextRecords} calls. */
+interface RecordsProgress {
+  readonly data: Buffer
+  readonly end: number
+  readonly header: BatchHeader
+  readonly logAppendTime: boolean
+  readonly count: number
+  /** Records decoded so far. */
+  index: number
+  /** Offset delta of the last record decoded (-1 before the first). */
+  lastOffsetDelta: number
+  /** Position of the next record. */
+  pos: number
+}
+
+function recordsProgress(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean): RecordsProgress {
   const count = header.recordsCount
   // Every record takes at least 7 bytes: refuse counts the bytes cannot hold before allocating.
   if (count > (end - start) / MIN_RECORD_SIZE) {
     throw new CorruptRecordError(`batch declares ${count} records but its ${end - start} record bytes can hold at most ${Math.floor((end - start) / MIN_RECORD_SIZE)}`)
   }
+  return { data, end, header, logAppendTime, count, index: 0, lastOffsetDelta: -1, pos: start }
+}
+
+/**
+ * Decodes the next `max` records (fewer when fewer are left) and advances `progress`; after the
+ * last record, checks that the records block ends exactly there.
+ */
+function decodeNextRecords<R>(progress: RecordsProgress, max: number, build: RecordBuilder<R>): R[] {
+  const { data, end, header, logAppendTime, count } = progress
   const { baseOffset, baseTimestamp, maxTimestamp } = header
-  const records = new Array<R>(count)
-  const cursor: ByteCursor = { pos: start }
-  for (let i = 0; i < count; i++) {
+  // A cursor of this call's own, which the compiler can keep in a register (escape analysis)
+  // while the varint readers are inlined; one stored in `progress` costs a memory access a field.
+  const cursor: ByteCursor = { pos: progress.pos }
+  const first = progress.index
+  const stop = Math.min(count, first + max)
+  const records = new Array<R>(stop - first)
+  let offsetDelta = progress.lastOffsetDelta
+  for (let i = first; i < stop; i++) {
     if (cursor.pos >= end) throw new CorruptRecordError(`batch declares ${count} records but its bytes end after ${i}`)
     const bodySize = takeVarInt(data, cursor)
     const recordStart = cursor.pos
@@ -677,19 +701,73 @@ function decodeRecords<R>(data: Buffer, start: number, end: number, header: Batc
     }
     const attributes = data[cursor.pos++]!
     const timestampDelta = takeVarLong(data, cursor)
-    const offsetDelta = takeVarInt(data, cursor)
+    offsetDelta = takeVarInt(data, cursor)
     const key = takeBytes(data, cursor, recordEnd, i, 'key')
     const value = takeBytes(data, cursor, recordEnd, i, 'value')
     const headers = takeHeaders(data, cursor, recordEnd, i)
     if (cursor.pos !== recordEnd) {
       throw new CorruptRecordError(`record ${i}: expected to read ${bodySize} bytes in the record payload, but read ${cursor.pos - recordStart}`)
     }
-    records[i] = build(baseOffset + offsetDelta, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers, attributes)
+    records[i - first] = build(baseOffset + offsetDelta, logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta, key, value, headers, attributes)
   }
-  if (cursor.pos !== end) {
+  progress.index = stop
+  progress.lastOffsetDelta = offsetDelta
+  progress.pos = cursor.pos
+  if (stop === count && cursor.pos !== end) {
     throw new CorruptRecordError(`${end - cursor.pos} bytes remain after the last of ${count} records (incorrect declared batch size)`)
   }
   return records
+}
+
+/**
+ * Decodes an uncompressed batch whose CRC the reader of its bytes has just checked (a shard's
+ * log read does: `PartitionLog.verifyCrcOnRead`, on by default) a slice of records at a time, so that a reader who hands
+ * records out in runs keeps only one run's records alive, however large the batch: the
+ * in-process consumer's delivery runs. Framing, magic, codec and count are checked when it is
+ * made, each record as it is decoded, and that the records fill the batch exactly after the
+ * last one; failures are {@link CorruptRecordError}s, a compressed batch is
+ * UNSUPPORTED_COMPRESSION_TYPE.
+ */
+export class CrcCheckedBatchReader<R> {
+  readonly #progress: RecordsProgress
+  readonly #checked: CheckedBatch
+  readonly #build: RecordBuilder<R>
+
+  constructor(buf: Buffer, pos: number, build: RecordBuilder<R>) {
+    const checked = checkBatch(buf, pos, false)
+    if (checked.compression !== 'none') {
+      throw new UnsupportedCompressionTypeError(`CrcCheckedBatchReader takes uncompressed batches, got ${checked.compression}`)
+    }
+    this.#checked = checked
+    this.#build = build
+    this.#progress = recordsProgress(buf, pos + RECORD_BATCH_OVERHEAD, checked.end, checked.header, (checked.header.attributes & TIMESTAMP_TYPE_MASK) !== 0)
+  }
+
+  /** The batch's header. */
+  get header(): BatchHeader {
+    return this.#checked.header
+  }
+
+  /** Records not decoded yet. */
+  get remaining(): number {
+    return this.#progress.count - this.#progress.index
+  }
+
+  /**
+   * The offset after the records decoded so far: the batch's baseOffset + lastOffsetDelta + 1
+   * once all are (a compacted batch may end past its last record), otherwise the last
+   * decoded record's offset + 1 (the baseOffset before the first).
+   */
+  get nextOffset(): number {
+    const { header, index, count, lastOffsetDelta } = this.#progress
+    return index === count ? header.baseOffset + header.lastOffsetDelta + 1 : header.baseOffset + lastOffsetDelta + 1
+  }
+
+  /** The next `max` records (fewer when fewer are left; none when all were read) with the batch's flags. */
+  read(max: number): DecodedBatch<R> {
+    const records = decodeNextRecords(this.#progress, max, this.#build)
+    return batchOf(this.#checked, records)
+  }
 }
 
 /** A varint length (-1 = null) and that many bytes, which must end by `recordEnd`. */

@@ -143,27 +143,29 @@ describe('client > Consumer delivery', () => {
     expect(got).toEqual(Array.from({ length: 100 }, (_, i) => i))
   })
 
-  it('delivers a large fetch in runs of whole RecordBatches, every record once and in order', async () => {
+  it('delivers a large fetch in runs of 1,024 records, splitting its batches, every record once and in order', async () => {
     const cluster = await startCluster()
     const topic = await batchedTopic(cluster, 8, 1_500) // 8 batches of 1,500 (~100 KB): one fetch holds them all
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     await consumer.subscribe({ topic, fromBeginning: true })
     const sizes: number[] = []
     const got: number[] = []
+    const lastOffsets: Array<string | null> = []
     await consumer.run({
       eachBatch: async ({ batch }) => {
         sizes.push(batch.messages.length)
+        lastOffsets.push(batch.lastOffset())
         for (const m of batch.messages) got.push(Number(m.offset))
       },
     })
     await waitFor(() => got.length >= 12_000)
     await consumer.disconnect()
     expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
-    // A run closes with the first whole batch that brings it to 1,024 records: here every batch.
-    expect(sizes).toEqual(Array.from({ length: 8 }, () => 1_500))
+    expect(sizes).toEqual([...Array.from({ length: 11 }, () => 1_024), 736])
+    expect(lastOffsets.slice(0, 3)).toEqual(['1023', '2047', '3071'])
   })
 
-  it('groups small RecordBatches into runs of at least 1,024 records', async () => {
+  it('groups small RecordBatches into runs of 1,024 records', async () => {
     const cluster = await startCluster()
     const topic = await batchedTopic(cluster, 40, 100)
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
@@ -172,7 +174,68 @@ describe('client > Consumer delivery', () => {
     await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
     await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 4_000)
     await consumer.disconnect()
-    expect(sizes).toEqual([1_100, 1_100, 1_100, 700])
+    expect(sizes).toEqual([1_024, 1_024, 1_024, 928])
+  })
+
+  it('delivers a compressed batch whole, however large', async () => {
+    const cluster = await startCluster()
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    await cluster.producer({ compression: 'gzip', batchSize: 1024 * 1024 }).send({ topic, messages: Array.from({ length: 3_000 }, (_, i) => ({ value: `v${i}` })) })
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const sizes: number[] = []
+    await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
+    await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 3_000)
+    await consumer.disconnect()
+    expect(sizes).toEqual([3_000])
+  })
+
+  it('commits the offset after each run, in the middle of a batch too, and a new member goes on from there', async () => {
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 1, 3_000)
+    const groupId = `g-${topicName()}`
+    const first = cluster.consumer({ groupId, maxWaitTimeInMs: 50 })
+    await first.subscribe({ topic, fromBeginning: true })
+    await first.run({
+      autoCommitThreshold: 1,
+      // The first run (offsets 0..1023) is resolved, and the partition paused before the next.
+      eachBatch: async ({ pause }) => { pause() },
+    })
+    await waitFor(async () => (await cluster.admin().fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset === '1024')
+    await first.disconnect()
+    const second = cluster.consumer({ groupId, maxWaitTimeInMs: 50 })
+    await second.subscribe({ topic, fromBeginning: true })
+    const got: number[] = []
+    await second.run({ eachMessage: async ({ message }) => { got.push(Number(message.offset)) } })
+    await waitFor(() => got.length >= 3_000 - 1_024)
+    await second.disconnect()
+    expect(got).toEqual(Array.from({ length: 3_000 - 1_024 }, (_, i) => 1_024 + i))
+  })
+
+  it('a seek into the middle of a large batch delivers from that offset exactly', async () => {
+    const cluster = await startCluster()
+    const topic = await batchedTopic(cluster, 2, 3_000)
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const got: number[] = []
+    const sizes: number[] = []
+    let sought = false
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        sizes.push(batch.messages.length)
+        for (const m of batch.messages) got.push(Number(m.offset))
+        if (!sought) {
+          sought = true
+          consumer.seek({ topic, partition: 0, offset: '2500' })
+        }
+      },
+    })
+    await waitFor(() => got.at(-1) === 5_999)
+    await consumer.disconnect()
+    expect(got).toEqual([...Array.from({ length: 1_024 }, (_, i) => i), ...Array.from({ length: 3_500 }, (_, i) => 2_500 + i)])
+    // The records before 2,500 in the fetched batch are decoded and dropped, never handed out as empty runs.
+    expect(sizes.every((n) => n > 0)).toBe(true)
   })
 
   it('a partition paused in the first run of a large fetch gets none of the later runs until resume', async () => {
@@ -184,12 +247,12 @@ describe('client > Consumer delivery', () => {
     await consumer.run({
       eachBatch: async ({ batch, pause }) => {
         for (const m of batch.messages) got.push(Number(m.offset))
-        if (got.length <= 1_500) pause()
+        if (got.length <= 1_024) pause()
       },
     })
     await waitFor(() => got.length > 0)
     await new Promise((r) => setTimeout(r, 300))
-    expect(got).toEqual(Array.from({ length: 1_500 }, (_, i) => i))
+    expect(got).toEqual(Array.from({ length: 1_024 }, (_, i) => i))
     consumer.resume([{ topic }])
     await waitFor(() => got.length >= 12_000)
     await consumer.disconnect()

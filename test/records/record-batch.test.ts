@@ -7,7 +7,7 @@ import {
 import type { CompressionType } from '../../src/records/compression/index.js'
 import {
   ControlRecordType, controlRecordTypeOf, decodeRecordBatch, decodeRecordBatches, decodeRecordBatchesSync,
-  decodeCrcCheckedBatchSync, decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, isCompressedBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
+  CrcCheckedBatchReader, decodeRecordBatchSync, decodeRecordBatchUsing, encodeRecordBatch, isCompressedBatch, encodeRecordBatchSync, endTxnMarkerRecord, iterateBatches,
   nextOffsetAfter, NO_RECORD_HEADERS, type RecordBuilder, type RecordInput,
 } from '../../src/records/record-batch.js'
 import { decompress } from '../../src/records/compression/index.js'
@@ -378,15 +378,55 @@ describe('records > record builders and batch ends', () => {
     expect([...iterateBatches(both)].map(({ pos }) => isCompressedBatch(both, pos))).toEqual([false, true])
   })
 
-  it('decodeCrcCheckedBatchSync skips only the CRC (its reader checked it) and takes uncompressed batches only', async () => {
+  it('CrcCheckedBatchReader skips only the CRC (its reader checked it) and takes uncompressed batches only', async () => {
     const batch = encodeRecordBatchSync([{ value: 'a' }, { value: 'b' }], { baseOffset: 3, compression: 'none' })
     const build: RecordBuilder<string> = (offset, _ts, _key, value) => `${offset}:${value!.toString()}`
     batch.writeUInt32BE((batch.readUInt32BE(17) ^ 1) >>> 0, 17) // a wrong CRC
     expect(() => decodeRecordBatchSync(batch, 0, build)).toThrow(/corrupt/)
-    expect(decodeCrcCheckedBatchSync(batch, 0, build).records).toEqual(['3:a', '4:b'])
-    expect(() => decodeCrcCheckedBatchSync(batch.subarray(0, 40), 0, build)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
+    expect(new CrcCheckedBatchReader(batch, 0, build).read(10).records).toEqual(['3:a', '4:b'])
+    expect(() => new CrcCheckedBatchReader(batch.subarray(0, 40), 0, build)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
     const gzip = await encodeRecordBatch([{ value: 'c' }], { compression: 'gzip' })
-    expect(() => decodeCrcCheckedBatchSync(gzip, 0, build)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_COMPRESSION_TYPE' }))
+    expect(() => new CrcCheckedBatchReader(gzip, 0, build)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_COMPRESSION_TYPE' }))
+  })
+
+  it('CrcCheckedBatchReader hands out a batch in slices with the offset after each', () => {
+    const records = Array.from({ length: 7 }, (_, i) => ({ value: `v${i}`, offset: 100 + 2 * i, headers: i === 3 ? { h: 'x' } : undefined }))
+    // Offsets 100, 102, ..., 112 (a compacted batch), lastOffsetDelta 14: the batch ends at 115.
+    const batch = encodeRecordBatchSync(records, { baseOffset: 100, lastOffsetDelta: 14 })
+    const whole = decodeRecordBatchSync(batch)
+    const reader = new CrcCheckedBatchReader(batch, 0, (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers }))
+    expect(reader.header.baseOffset).toBe(100)
+    expect(reader.nextOffset).toBe(100)
+    const slices: number[][] = []
+    const nextOffsets: number[] = []
+    while (reader.remaining > 0) {
+      const slice = reader.read(3)
+      expect(slice.isControl).toBe(false)
+      expect(slice.timestampType).toBe('CreateTime')
+      slices.push(slice.records.map((r) => r.offset))
+      nextOffsets.push(reader.nextOffset)
+    }
+    expect(slices).toEqual([[100, 102, 104], [106, 108, 110], [112]])
+    expect(nextOffsets).toEqual([105, 111, whole.header.baseOffset + whole.header.lastOffsetDelta + 1])
+    expect(reader.read(3).records).toEqual([])
+  })
+
+  it('CrcCheckedBatchReader finds a corrupt record in the slice that holds it and extra bytes after the last', () => {
+    const batch = encodeRecordBatchSync(Array.from({ length: 4 }, (_, i) => ({ value: `value-${i}` })), { compression: 'none' })
+    const build: RecordBuilder<string> = (offset) => String(offset)
+    // Records start at byte 61 and are the same size here; a record's length varint is its first byte.
+    const corrupt = Buffer.from(batch)
+    const at = 61 + 2 * (batch.length - 61) / 4
+    corrupt[at] = 0x7e // zig-zag 63: longer than what is left
+    const reader = new CrcCheckedBatchReader(corrupt, 0, build)
+    expect(reader.read(2).records).toEqual(['0', '1'])
+    expect(() => reader.read(2)).toThrow(expect.objectContaining({ code: 'CORRUPT_MESSAGE' }))
+    // One record fewer declared than the bytes hold: the leftover bytes are found after the last.
+    const short = Buffer.from(batch)
+    short.writeInt32BE(3, 57)
+    const shortReader = new CrcCheckedBatchReader(short, 0, build)
+    expect(shortReader.read(2).records).toEqual(['0', '1'])
+    expect(() => shortReader.read(2)).toThrow(/bytes remain after the last of 3 records/)
   })
 
   it('nextOffsetAfter is the offset after the last whole batch, ignoring a partial tail', () => {
