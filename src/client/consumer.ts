@@ -159,6 +159,10 @@ export class Consumer {
   private wake: (() => void) | undefined
   /** True while the loop waits on a long-polling fetch, whose result stop() may abandon. */
   private fetching = false
+  /** Bumped by subscribe and assign: what syncAssignment derives the partitions from. */
+  private assignmentInputs = 0
+  /** The topic table's version and {@link assignmentInputs} at the last complete syncAssignment. */
+  private synced: { topics: number; inputs: number } | undefined
 
   constructor(private readonly engine: ClusterEngine, private readonly coordinator: () => Promise<GroupCoordinator>, private readonly config: ConsumerConfig = {}) {
     if (config.groupId !== undefined && (typeof config.groupId !== 'string' || config.groupId.length === 0)) {
@@ -194,6 +198,7 @@ export class Consumer {
         this.subscriptions.set(t, start)
       }
     }
+    this.assignmentInputs++
   }
 
   /** Assigns partitions manually (no group membership, like the Java client's assign()). */
@@ -206,6 +211,7 @@ export class Consumer {
     }
     this.manual = partitions.map((p) => ({ topic: p.topic, partition: p.partition }))
     for (const p of partitions) if (p.offset !== undefined) this.seeks.set(key(p.topic, p.partition), Number(p.offset))
+    this.assignmentInputs++
   }
 
   /** Starts consuming; resolves once the loop started (like kafkajs). */
@@ -214,6 +220,7 @@ export class Consumer {
     if (!config.eachMessage && !config.eachBatch) throw new InvalidRequestError('run needs eachMessage or eachBatch')
     if (this.subscriptions.size === 0 && this.patterns.length === 0 && !this.manual) throw new InvalidRequestError('Subscribe to a topic or assign partitions before run')
     this.runConfig = config
+    this.synced = undefined
     this.running = true
     if (this.config.groupId && !this.manual) {
       this.membership = new GroupMembership(await this.coordinator(), this.membershipConfig(this.config.groupId))
@@ -282,6 +289,11 @@ export class Consumer {
 
   /** Brings `positions` in line with the current assignment; fires rebalance listeners. */
   private async syncAssignment(): Promise<void> {
+    // Nothing it depends on changed since the last complete pass (the loop calls this before
+    // every fetch: thousands of times a second while tailing).
+    const topicsVersion = this.engine.controller.topics.version
+    if (this.synced !== undefined && this.synced.topics === topicsVersion && this.synced.inputs === this.assignmentInputs &&
+        this.seeks.size === 0 && !(this.membership?.needsJoin ?? false)) return
     this.matchPatterns()
     if (this.membership?.subscriptionChanged()) this.membership.requestRejoin()
     if (this.membership && this.membership.needsJoin) {
@@ -322,6 +334,7 @@ export class Consumer {
       }
     }
     for (const p of this.positions.values()) if (p.offset < 0) await this.resetOffset(p)
+    this.synced = { topics: topicsVersion, inputs: this.assignmentInputs }
   }
 
   private async consumeLoop(): Promise<void> {

@@ -33,9 +33,15 @@ export class TopicTable {
   readonly brokers = new Set<number>()
   /** First producer id not yet handed out in any block. */
   nextProducerIdBlock = 0
+  /**
+   * Records applied so far: readers that derive something from the table (a consumer's
+   * partitions to read) redo it only when this changed.
+   */
+  version = 0
 
   /** Applies one metadata record. Records arrive in log order. */
   apply(record: MetadataRecord): void {
+    this.version++
     switch (record.type) {
       case 'topic':
         this.topics.set(record.name, {
