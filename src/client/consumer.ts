@@ -508,13 +508,12 @@ export class Consumer {
       })
       if (!seeked() && autoResolve) this.resolve(pos, next)
     } else {
+      // One pair of callbacks for the whole run, not a pair per message.
+      const heartbeat = async (): Promise<void> => this.membership?.heartbeatNow()
+      const pause = (): (() => void) => { this.pause([{ topic: pos.topic, partitions: [pos.partition] }]); return () => this.resume([{ topic: pos.topic, partitions: [pos.partition] }]) }
       for (const message of messages) {
         if (!this.running || seeked() || this.isPaused(pos) || (this.membership?.needsJoin ?? false)) return
-        await this.runConfig.eachMessage!({
-          topic: pos.topic, partition: pos.partition, message,
-          heartbeat: async () => this.membership?.heartbeatNow(),
-          pause: () => { this.pause([{ topic: pos.topic, partitions: [pos.partition] }]); return () => this.resume([{ topic: pos.topic, partitions: [pos.partition] }]) },
-        })
+        await this.runConfig.eachMessage!({ topic: pos.topic, partition: pos.partition, message, heartbeat, pause })
         this.resolve(pos, Number(message.offset) + 1)
       }
       if (!seeked() && !this.isPaused(pos)) this.resolve(pos, next)
