@@ -259,6 +259,26 @@ describe('client > Consumer delivery', () => {
     expect(got).toEqual(Array.from({ length: 12_000 }, (_, i) => i))
   })
 
+  it('takes turns between partitions when a fetch cannot hold them all (maxBytes), as Kafka\'s consumer does', async () => {
+    const cluster = await startCluster({ shards: 1 })
+    const topic = topicName()
+    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    for (let partition = 0; partition < 3; partition++) {
+      for (let b = 0; b < 10; b++) {
+        await cluster.engine.produce(topic, partition, 1, encodeRecordBatchSync(Array.from({ length: 100 }, (_, i) => ({ value: Buffer.alloc(100, i) }))))
+      }
+    }
+    // About one 10 KiB batch per fetch: one partition at a time can be served.
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 50, maxBytes: 12_000, maxBytesPerPartition: 12_000 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const order: number[] = []
+    await consumer.run({ eachBatch: async ({ batch }) => { order.push(batch.partition) } })
+    await waitFor(() => order.length >= 30)
+    await consumer.disconnect()
+    // Each partition is served in every three fetches, not drained before the next one's turn.
+    expect(order.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => i % 3))
+  })
+
   it('never delivers a batch corrupted on disk: the shard refuses it and the consumer keeps retrying', async () => {
     // The consumer decodes without computing CRCs again because the shard's log read checks
     // them: this is the check that stands between a flipped byte and eachMessage.
