@@ -24,6 +24,46 @@ export const buildKafkaMessage: RecordBuilder<KafkaMessage> = (offset, timestamp
   size: (key === null ? 0 : key.length) + (value === null ? 0 : value.length),
 })
 
+/** '000'..'999': the last three digits of a number of 1,000 or more. */
+const kThreeDigits: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
+/** '0'..'999'. */
+const kSmallNumbers: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i))
+
+/**
+ * `String(n)` for the offsets and timestamps of consecutive records, without V8's
+ * number-to-string cache: `String(n)` stores every string it makes in a heap-wide cache of
+ * 16,384 entries that lives in the old generation, so the last 16,384 strings made are always
+ * reachable and every scavenge copies them (half the young generation's survivors while
+ * consuming: scavenges took 0.9 instead of 0.3 ms each in a decode-only run), and converting a
+ * timestamp (a double) costs about 120 ns. Instead the leading digits (n / 1,000), which
+ * consecutive records share, are converted once and the last three appended: a fresh string
+ * (a flat one below 13 characters, a two-part one from 13, as timestamps are); twice as fast
+ * for records with timestamps of their own (BENCHMARKS.md).
+ */
+class DecimalText {
+  #thousands = -1
+  #thousandsText = ''
+
+  of(n: number): string {
+    if (!Number.isSafeInteger(n) || n < 0) return String(n)
+    if (n < 1000) return kSmallNumbers[n]!
+    const thousands = Math.floor(n / 1000)
+    if (thousands !== this.#thousands) {
+      this.#thousands = thousands
+      this.#thousandsText = String(thousands)
+    }
+    return this.#thousandsText + kThreeDigits[n - thousands * 1000]!
+  }
+}
+
+const offsets = new DecimalText()
+const timestamps = new DecimalText()
+
+/** The offset as kafkajs spells it (a decimal string); see {@link DecimalText}. */
+export function offsetText(offset: number): string {
+  return offsets.of(offset)
+}
+
 /**
  * The records of a batch usually share one timestamp (a producer stamps the records it
  * batches with one clock reading): the last conversion is kept and reused for them.
@@ -31,38 +71,13 @@ export const buildKafkaMessage: RecordBuilder<KafkaMessage> = (offset, timestamp
 let lastTimestamp = Number.NaN
 let lastTimestampText = ''
 
-function timestampText(timestamp: number): string {
+/** The timestamp as kafkajs spells it; see {@link DecimalText}. */
+export function timestampText(timestamp: number): string {
   if (timestamp !== lastTimestamp) {
     lastTimestamp = timestamp
-    lastTimestampText = String(timestamp)
+    lastTimestampText = timestamps.of(timestamp)
   }
   return lastTimestampText
-}
-
-/** '000'..'999': the last three digits of an offset of 1,000 or more. */
-const kThreeDigits: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
-/** '0'..'999': offsets below 1,000. */
-const kSmallOffsets: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i))
-/** The leading digits (offset / 1,000) last converted, shared by the next 999 offsets. */
-let lastThousands = -1
-let lastThousandsText = ''
-
-/**
- * `String(offset)` without V8's number-to-string cache: `String(n)` stores every string it makes
- * in a heap-wide cache of 16,384 entries, which lives in the old generation, so the last 16,384
- * offset strings are always reachable and every scavenge copies them (half the young
- * generation's survivors while consuming; the scavenges took 0.9 instead of 0.3 ms each in the
- * decode micro-benchmark, BENCHMARKS.md). A short concatenation makes a fresh flat string
- * instead; the leading digits change once per 1,000 offsets.
- */
-export function offsetText(offset: number): string {
-  if (offset < 1000) return kSmallOffsets[offset]!
-  const thousands = Math.floor(offset / 1000)
-  if (thousands !== lastThousands) {
-    lastThousands = thousands
-    lastThousandsText = String(thousands)
-  }
-  return lastThousandsText + kThreeDigits[offset - thousands * 1000]!
 }
 
 function headersObject(headers: RecordHeader[]): KafkaMessage['headers'] {

@@ -114,7 +114,7 @@ interface PendingFetch {
  * are decoded (consume 4.4–4.6 M records/s with 10 MiB against 4.8–5.9 M with 1 MiB,
  * alternating runs with Node's defaults, BENCHMARKS.md).
  */
-export const kFetchResponseBytes = 1024 * 1024
+const kFetchResponseBytes = 1024 * 1024
 
 /** Whether `offsets` has exactly the partitions of `positions`. */
 function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly PartitionPosition[]): boolean {

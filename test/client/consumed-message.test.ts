@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { buildKafkaMessage, offsetText } from '../../src/client/consumed-message.js'
+import { buildKafkaMessage, offsetText, timestampText } from '../../src/client/consumed-message.js'
 import { NO_RECORD_HEADERS } from '../../src/records/record-batch.js'
 
 describe('consumed messages', () => {
@@ -13,6 +13,16 @@ describe('consumed messages', () => {
     for (const start of [0, 995, 1_999_990, 5, 1_000_000_000_000]) {
       for (let offset = start; offset < start + 20; offset++) expect(offsetText(offset)).toBe(String(offset))
     }
+  })
+
+  it('timestampText spells every timestamp as String does, -1 (none) included', () => {
+    const now = 1_764_000_000_000
+    for (const t of [-1, 0, 999, 1000, now, now + 1, now, now + 999, now + 1000, 8_640_000_000_000_000, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2]) {
+      expect(timestampText(t)).toBe(String(t))
+    }
+    fc.assert(fc.property(fc.oneof(fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }), fc.double()), (t) => timestampText(t) === String(t)))
+    // Records with timestamps of their own, as an application's event times are.
+    for (let t = now - 5; t < now + 2_005; t++) expect(timestampText(t)).toBe(String(t))
   })
 
   it('builds a kafkajs-shaped message with string offset and timestamp', () => {
