@@ -15,6 +15,7 @@ import type { ShardHost } from '../shard/shard-host.js'
 import { FetchIsolation, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
 import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
 import { GroupMembership, type MembershipConfig } from './group-membership.js'
+import { maxSemiSpaceBytes } from './young-generation.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
 import { InvalidRequestError, OffsetOutOfRangeError, UnknownTopicOrPartitionError, errorFromCode, isShardlogError } from '../errors.js'
 
@@ -37,7 +38,7 @@ export interface ConsumerConfig {
   /**
    * Most bytes one fetch returns (Kafka's fetch.max.bytes), at least one batch whatever the
    * limit. Default 10 MiB, as kafkajs; each of the consumer's fetches (one per shard) asks for
-   * at most {@link kFetchResponseBytes} (1 MiB) of it.
+   * at most {@link kFetchResponseBytes} (1 MiB with Node's defaults) of it.
    */
   maxBytes?: number
   /** Most bytes one partition contributes to a fetch (max.partition.fetch.bytes). Default 1 MiB. */
@@ -106,15 +107,17 @@ interface PendingFetch {
 }
 
 /**
- * Most bytes one of the consumer's fetches asks a shard for, below a larger `maxBytes`. The
- * answer is copied out of the ring into a buffer that the messages' values are views of, so it
- * lives until its last message is dropped: a 4 MiB answer outlived the young generation's
- * collections, was promoted with its messages and waited for a mark-compact, 28 of them in a
- * 2.4 s consume against 3 with 1 MiB answers, which also stay in the core's cache while they
- * are decoded (consume 4.4–4.6 M records/s with 10 MiB against 4.8–5.9 M with 1 MiB,
- * alternating runs with Node's defaults, BENCHMARKS.md).
+ * Most bytes one of the consumer's fetches asks a shard for, below a larger `maxBytes`: a
+ * sixteenth of the young generation's semi-space (1 MiB with Node's defaults, 4 MiB with
+ * `--max-semi-space-size=64`). The answer is copied out of the ring into a buffer that the
+ * messages' values are views of, so it lives until its last message is dropped, while its
+ * messages fill the young generation: a 4 MiB answer in a 16 MiB semi-space outlived the
+ * scavenges, was promoted with its messages and waited for a mark-compact, 28 of them in a
+ * 2.4 s consume against 3 with 1 MiB answers (consume 4.4–4.6 M records/s with 10 MiB against
+ * 4.8–5.9 M with 1 MiB, alternating runs with Node's defaults); with a 64 MiB semi-space the
+ * 1 MiB answers only cost more fetches and wake-ups (BENCHMARKS.md).
  */
-const kFetchResponseBytes = 1024 * 1024
+const kFetchResponseBytes = Math.max(1024 * 1024, Math.floor(maxSemiSpaceBytes() / 16))
 
 /** Whether `offsets` has exactly the partitions of `positions`. */
 function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly PartitionPosition[]): boolean {
