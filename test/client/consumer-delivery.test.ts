@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it, expect } from 'vitest'
-import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
+import { createdTopic, startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
 import { Cluster } from '../../src/client/cluster.js'
 import type { KafkaMessage } from '../../src/client/types.js'
 import { encodeRecordBatchSync } from '../../src/records/record-batch.js'
@@ -13,8 +13,7 @@ import { encodeRecordBatchSync } from '../../src/records/record-batch.js'
 
 /** One partition holding `count` records in batches of `perSend`, values 'v<offset>'. */
 async function filledTopic(cluster: Cluster, count: number, perSend: number): Promise<string> {
-  const topic = topicName()
-  await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+  const topic = await createdTopic(cluster)
   const producer = cluster.producer()
   for (let from = 0; from < count; from += perSend) {
     await producer.send({ topic, messages: Array.from({ length: Math.min(perSend, count - from) }, (_, i) => ({ value: `v${from + i}` })) })
@@ -24,8 +23,7 @@ async function filledTopic(cluster: Cluster, count: number, perSend: number): Pr
 
 /** One partition holding `batches` RecordBatches of `perBatch` records each, values 'v<offset>'. */
 async function batchedTopic(cluster: Cluster, batches: number, perBatch: number): Promise<string> {
-  const topic = topicName()
-  await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+  const topic = await createdTopic(cluster)
   for (let b = 0; b < batches; b++) {
     await cluster.engine.produce(topic, 0, 1, encodeRecordBatchSync(Array.from({ length: perBatch }, (_, i) => ({ value: `v${b * perBatch + i}` }))))
   }
@@ -40,8 +38,7 @@ function smallFetchConsumer(cluster: Cluster) {
 describe('client > Consumer delivery', () => {
   it('delivers headers as kafkajs does (a repeated key collects its values in order) and each record its own timestamp', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     await cluster.producer().send({
       topic,
       messages: [
@@ -179,8 +176,7 @@ describe('client > Consumer delivery', () => {
 
   it('delivers a compressed batch whole, however large', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     await cluster.producer({ compression: 'gzip', batchSize: 1024 * 1024 }).send({ topic, messages: Array.from({ length: 3_000 }, (_, i) => ({ value: `v${i}` })) })
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     await consumer.subscribe({ topic, fromBeginning: true })
@@ -261,8 +257,7 @@ describe('client > Consumer delivery', () => {
 
   it('takes turns between partitions when a fetch cannot hold them all (maxBytes), as Kafka\'s consumer does', async () => {
     const cluster = await startCluster({ shards: 1 })
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    const topic = await createdTopic(cluster, 3)
     for (let partition = 0; partition < 3; partition++) {
       for (let b = 0; b < 10; b++) {
         await cluster.engine.produce(topic, partition, 1, encodeRecordBatchSync(Array.from({ length: 100 }, (_, i) => ({ value: Buffer.alloc(100, i) }))))
@@ -344,8 +339,7 @@ describe('client > Consumer delivery', () => {
 
   it('the cluster stops at once while a consumer long-polls, without waiting out maxWaitTimeInMs', async () => {
     const cluster = await Cluster.start({ dataDir: tempDir(), shards: 2 })
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const topic = await createdTopic(cluster, 2)
     const consumer = cluster.consumer({ maxWaitTimeInMs: 60_000 })
     await consumer.subscribe({ topic, fromBeginning: true })
     await consumer.run({ eachMessage: async () => {} })

@@ -1,6 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { describe, it, expect, onTestFinished } from 'vitest'
-import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
+import { createdTopic, startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
 import { Cluster } from '../../src/client/cluster.js'
 import type { Consumer } from '../../src/client/consumer.js'
 
@@ -13,8 +13,7 @@ function sortAssign(c: Consumer): string[] {
 describe('client > Consumer groups', () => {
   it('3 consumers on 6 partitions get 2 each; a leaver\'s partitions move; a joiner triggers a rebalance', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 6 }] })
+    const topic = await createdTopic(cluster, 6)
     const groupId = topicName('group')
     const consumers = [0, 1, 2].map(() => cluster.consumer({ groupId, ...fast }))
     for (const c of consumers) {
@@ -109,8 +108,7 @@ describe('client > Consumer groups', () => {
 
   it('two groups on the same topic each receive every record', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    const topic = await createdTopic(cluster, 3)
     await cluster.producer().send({ topic, messages: Array.from({ length: 60 }, (_, i) => ({ key: String(i), value: String(i) })) })
     const counts = [new Set<string>(), new Set<string>()]
     const consumers = counts.map((set, i) => {

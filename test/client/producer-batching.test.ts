@@ -1,6 +1,6 @@
 /** How the producer forms batches: sticky partitioning at batch boundaries, linger.ms 0. */
 import { describe, it, expect } from 'vitest'
-import { startCluster, topicName } from '../helpers/cluster.js'
+import { createdTopic, startCluster } from '../helpers/cluster.js'
 import { decodeRecordBatchesSync } from '../../src/records/record-batch.js'
 import { FetchIsolation } from '../../src/shard/shard-codec.js'
 
@@ -8,8 +8,7 @@ import { FetchIsolation } from '../../src/shard/shard-codec.js'
 describe('client > sticky partitioning', () => {
   it('one large send of null-key records fills a batch in one partition, then moves on with the next record', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 8 }] })
+    const topic = await createdTopic(cluster, 8)
     const producer = cluster.producer({ batchSize: 2_000, lingerMs: 5 })
     await producer.send({ topic, messages: Array.from({ length: 200 }, (_, i) => ({ value: `record-${String(i).padStart(4, '0')}-${'x'.repeat(80)}` })) })
     const offsets = await cluster.admin().fetchTopicOffsets(topic)
@@ -28,8 +27,7 @@ describe('client > sticky partitioning', () => {
 
   it('keyed records and explicit partitions are not moved by it', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 8 }] })
+    const topic = await createdTopic(cluster, 8)
     const producer = cluster.producer({ batchSize: 1_000, lingerMs: 5 })
     const sent = await producer.send({ topic, messages: Array.from({ length: 100 }, () => ({ key: 'same-key', value: 'y'.repeat(100) })) })
     expect(sent).toHaveLength(1)
@@ -41,8 +39,7 @@ describe('client > sticky partitioning', () => {
 describe('client > Producer linger.ms 0', () => {
   it('gathers the sends of one synchronous run into one batch, and sends a later one at once', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     const producer = cluster.producer({ lingerMs: 0 })
     // Three sends issued together (no await between them) share one batch.
     await Promise.all([0, 1, 2].map((i) => producer.send({ topic, messages: [{ value: `together-${i}` }] })))

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
+import { createdTopic, startCluster, tempDir, topicName, waitFor } from '../helpers/cluster.js'
 import { Cluster } from '../../src/client/cluster.js'
 import type { KafkaMessage } from '../../src/client/types.js'
 import { murmur2, toPositive } from '../../src/client/partitioners.js'
@@ -7,8 +7,7 @@ import { murmur2, toPositive } from '../../src/client/partitioners.js'
 describe('client > Producer and Consumer', () => {
   it('produces and reads back records with keys, headers and timestamps, offsets contiguous from 0', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     const producer = cluster.producer()
     const sent = await producer.send({ topic, messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, headers: { h: `x${i}` }, timestamp: 1_700_000_000_000 + i })) })
     expect(sent).toEqual([expect.objectContaining({ topicName: topic, partition: 0, baseOffset: '0', errorCode: 0 })])
@@ -31,8 +30,7 @@ describe('client > Producer and Consumer', () => {
 
   it.each(['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const)('round-trips records compressed with %s', async (compression) => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const topic = await createdTopic(cluster, 2)
     const producer = cluster.producer({ compression, lingerMs: 5 })
     const values = Array.from({ length: 300 }, (_, i) => `value-${i}-${'x'.repeat(i % 50)}`)
     await producer.send({ topic, messages: values.map((value, i) => ({ key: String(i), value })) })
@@ -47,8 +45,7 @@ describe('client > Producer and Consumer', () => {
 
   it('places keyed records with murmur2 exactly as the Java client does', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 8 }] })
+    const topic = await createdTopic(cluster, 8)
     const producer = cluster.producer()
     for (const key of ['alpha', 'beta', 'gamma', 'delta', '']) {
       const [meta] = await producer.send({ topic, messages: [{ key, value: 'x' }] })
@@ -61,8 +58,7 @@ describe('client > Producer and Consumer', () => {
 
   it('keeps per-partition order and contiguous offsets under many concurrent producers', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const topic = await createdTopic(cluster, 4)
     const producers = Array.from({ length: 8 }, () => cluster.producer({ lingerMs: 1, batchSize: 2048 }))
     await Promise.all(producers.map(async (p, pi) => {
       for (let i = 0; i < 200; i++) await p.send({ topic, messages: [{ key: `p${pi}`, value: `${pi}:${i}` }] })
@@ -92,8 +88,7 @@ describe('client > Producer and Consumer', () => {
 
   it('a tailing consumer receives a record produced after it started (long poll)', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 3 }] })
+    const topic = await createdTopic(cluster, 3)
     const consumer = cluster.consumer({ maxWaitTimeInMs: 5_000 })
     await consumer.subscribe({ topic })
     const got: string[] = []
@@ -107,8 +102,7 @@ describe('client > Producer and Consumer', () => {
 
   it('with busyPollUs, a tailing consumer gets records produced inside and after the polling window, in order', async () => {
     const cluster = await startCluster({ shards: 1, busyPollUs: 2000 })
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const topic = await createdTopic(cluster, 2)
     const consumer = cluster.consumer({ maxWaitTimeInMs: 5_000 })
     // fromBeginning: a record sent before the consumer resolved "latest" would otherwise be skipped.
     await consumer.subscribe({ topic, fromBeginning: true })
@@ -134,8 +128,7 @@ describe('client > Producer and Consumer', () => {
 
   it('assign + seek reads from the chosen offset; pause and resume stop and restart delivery', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const topic = await createdTopic(cluster, 2)
     await cluster.producer().send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i), partition: 0 })) })
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     consumer.assign([{ topic, partition: 0, offset: 6 }])
@@ -179,8 +172,7 @@ describe('client > Producer and Consumer', () => {
 
   it('subscribe fromTimestamp starts at the first record at or after that time', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     await cluster.producer().send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ value: String(i), timestamp: 5_000 + i * 100 })) })
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     await consumer.subscribe({ topic, fromTimestamp: 5_650 })
@@ -193,8 +185,7 @@ describe('client > Producer and Consumer', () => {
 
   it('splits a large send into batches of batchSize and applies back-pressure with a small bufferMemory', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     // 10,000 x 200 B = 2 MB in one send: more than max.message.bytes (1 MiB) unless it is split.
     const producer = cluster.producer({ batchSize: 16_384, bufferMemory: 64 * 1024 })
     const value = Buffer.alloc(200, 'v')
@@ -224,8 +215,7 @@ describe('client > Producer and Consumer', () => {
 
   it('a running consumer reads the partitions that createPartitions adds', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     await consumer.subscribe({ topics: [topic], fromBeginning: true })
     const got = new Set<number>()

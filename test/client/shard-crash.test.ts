@@ -1,11 +1,10 @@
 import { describe, it, expect } from 'vitest'
-import { startCluster, topicName, waitFor } from '../helpers/cluster.js'
+import { createdTopic, startCluster, waitFor } from '../helpers/cluster.js'
 
 describe('client > shard worker crash', () => {
   it('a killed shard fails pending calls at once, restarts, recovers its logs, and serves again', async () => {
     const cluster = await startCluster({ shards: 2 })
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const topic = await createdTopic(cluster, 4)
     const producer = cluster.producer({ lingerMs: 1 })
     const acked: Array<{ partition: number; offset: number; value: string }> = []
     let stop = false

@@ -28,6 +28,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   return cluster
 }
 
+/** Creates a topic with a random name and `numPartitions` partitions (replication factor 1); returns its name. */
+export async function createdTopic(cluster: Cluster, numPartitions = 1): Promise<string> {
+  const topic = topicName()
+  await cluster.admin().createTopics({ topics: [{ topic, numPartitions }] })
+  return topic
+}
+
 /** Resolves when `predicate` holds, polling every 10 ms, or rejects after `timeoutMs`. */
 export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { startCluster, topicName } from '../helpers/cluster.js'
+import { createdTopic, startCluster } from '../helpers/cluster.js'
 import { FetchIsolation } from '../../src/shard/shard-codec.js'
 
 /** Kafka's fetch.min.bytes on the shards: a long poll answers once that many bytes are readable, or at maxWaitMs. */
 describe('shard > fetch minBytes', () => {
   it('answers once enough bytes were appended, not at the first append', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 1 }] })
+    const topic = await createdTopic(cluster)
     const producer = cluster.producer({ lingerMs: 0 })
     const started = Date.now()
     let answered = 0
@@ -31,8 +30,7 @@ describe('shard > fetch minBytes', () => {
 
   it('answers at maxWaitMs with what is there when minBytes never arrive', async () => {
     const cluster = await startCluster()
-    const topic = topicName()
-    await cluster.admin().createTopics({ topics: [{ topic, numPartitions: 2 }] })
+    const topic = await createdTopic(cluster, 2)
     const producer = cluster.producer({ lingerMs: 0 })
     const fetch = cluster.engine.fetch(
       { maxWaitMs: 300, minBytes: 1 << 20, maxBytes: 1 << 20, isolation: FetchIsolation.HighWatermark },
