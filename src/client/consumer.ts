@@ -38,7 +38,8 @@ export interface ConsumerConfig {
   /**
    * Most bytes one fetch returns (Kafka's fetch.max.bytes), at least one batch whatever the
    * limit. Default 10 MiB, as kafkajs; each of the consumer's fetches (one per shard) asks for
-   * at most {@link kFetchResponseBytes} (1 MiB with Node's defaults) of it.
+   * at most 1 MiB of it (a sixteenth of the young generation's semi-space when Node runs with
+   * a larger one, see BENCHMARKS.md).
    */
   maxBytes?: number
   /** Most bytes one partition contributes to a fetch (max.partition.fetch.bytes). Default 1 MiB. */

@@ -1,6 +1,6 @@
 /**
  * The size of V8's young generation in this process, as far as the consumer needs it to size
- * its fetches (see `fetchResponseBytes` in consumer.ts). V8 reports only the semi-space's
+ * its fetches (see `kFetchResponseBytes` in consumer.ts). V8 reports only the semi-space's
  * current size, which grows with use; the ceiling is the `--max-semi-space-size` flag, read
  * from Node's options as the process was started (command line or NODE_OPTIONS).
  */
