@@ -721,9 +721,9 @@ function decodeNextRecords<R>(progress: RecordsProgress, max: number, build: Rec
 
 /**
  * Decodes an uncompressed batch whose CRC the reader of its bytes has just checked (a shard's
- * log read does: `PartitionLog.verifyCrcOnRead`, on by default) a slice of records at a time, so that a reader who hands
- * records out in runs keeps only one run's records alive, however large the batch: the
- * in-process consumer's delivery runs. Framing, magic, codec and count are checked when it is
+ * log read does: `PartitionLog.verifyCrcOnRead`, on by default) a slice of records at a time,
+ * so that a reader who hands records out in runs keeps only one run's records alive, however
+ * large the batch: the in-process consumer's delivery runs. Framing, magic, codec and count are checked when it is
  * made, each record as it is decoded, and that the records fill the batch exactly after the
  * last one; failures are {@link CorruptRecordError}s, a compressed batch is
  * UNSUPPORTED_COMPRESSION_TYPE.
@@ -763,9 +763,12 @@ export class CrcCheckedBatchReader<R> {
     return index === count ? header.baseOffset + header.lastOffsetDelta + 1 : header.baseOffset + lastOffsetDelta + 1
   }
 
-  /** The next `max` records (fewer when fewer are left; none when all were read) with the batch's flags. */
+  /**
+   * The next `max` records (fewer when fewer are left; none when all were read, or for a `max`
+   * below 1) with the batch's flags.
+   */
   read(max: number): DecodedBatch<R> {
-    const records = decodeNextRecords(this.#progress, max, this.#build)
+    const records = decodeNextRecords(this.#progress, max >= 1 ? Math.floor(max) : 0, this.#build)
     return batchOf(this.#checked, records)
   }
 }

@@ -409,6 +409,12 @@ describe('records > record builders and batch ends', () => {
     expect(slices).toEqual([[100, 102, 104], [106, 108, 110], [112]])
     expect(nextOffsets).toEqual([105, 111, whole.header.baseOffset + whole.header.lastOffsetDelta + 1])
     expect(reader.read(3).records).toEqual([])
+    const fresh = new CrcCheckedBatchReader(batch, 0, (offset) => offset)
+    expect(fresh.read(0).records).toEqual([])
+    expect(fresh.read(-1).records).toEqual([])
+    expect(fresh.read(Number.NaN).records).toEqual([])
+    expect(fresh.read(1.5).records).toEqual([100])
+    expect(fresh.remaining).toBe(6)
   })
 
   it('CrcCheckedBatchReader finds a corrupt record in the slice that holds it and extra bytes after the last', () => {
