@@ -3,7 +3,8 @@
  * records/s through the load-test harness (`runLoadTest`, mode `e2e`), once through the
  * project's in-process target (`embeddedTarget`, whose consumer uses eachBatch), once
  * through {@link ClusterPerfTarget} (eachMessage, one record per call), and once more with one
- * shard whose threads busy-poll the rings instead of sleeping (`busyPollUs`): every record's latency
+ * shard whose threads busy-poll the rings instead of sleeping (`busyPollUs`), that last one also
+ * in a process started with the README's latency flags (e2e-process.ts): every record's latency
  * runs from its intended send time on the fixed schedule (coordinated omission corrected) to
  * its arrival, recorded in an HDR histogram (hdr-histogram-js, 1 µs resolution). Two floors
  * are measured in the same process right after each run: the same schedule against the
@@ -11,9 +12,10 @@
  * round trips through Atomics (thread-hop.ts: what the OS takes to wake a thread, which every
  * produce and fetch pays at least once).
  */
-import { runLoadTest, type LoadTestOptions } from '../../src/perf/run-load-test.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import type { LatencyStats } from '../../src/perf/histograms.js'
-import type { PerfTarget } from '../../src/perf/target.js'
 import { embeddedTarget } from '../../src/perf/targets/index.js'
 import { startBenchCluster } from './cluster-fixture.js'
 import { collectWorkerProfiles } from './cpu-profile.js'
@@ -21,6 +23,8 @@ import type { SystemBenchOptions } from './options.js'
 import { ClusterPerfTarget, LoopbackPerfTarget } from './perf-targets.js'
 import type { E2eResult, LatencyFigures, Percentiles } from './results.js'
 import { sampleOf } from './stats.js'
+import { runE2eOnce, type RunFigures } from './e2e-run.js'
+import { e2eInProcessWithFlags } from './e2e-process.js'
 import { measureThreadHops, type HopFigures } from './thread-hop.js'
 import { kRecordBytes } from './workload.js'
 
@@ -30,39 +34,14 @@ const kPartitions = 8
 /** The low-latency configuration: a core for the shard, one for the main thread, both polling. */
 const kBusyPollShards = 1
 const kBusyPollUs = 1000
+/**
+ * Node flags of the tuned busy-poll run (README, latency): no garbage-collector helper
+ * threads that would wait for a core the polling threads hold, and a 2 MiB young generation,
+ * so that each scavenge is short.
+ */
+const kLatencyNodeFlags: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=2', '--min-semi-space-size=2']
 /** Thread round trips per second for the hop floor: often enough for a p99.9, rarely enough to leave the cores idle between hops. */
 const kHopRate = 10_000
-
-interface RunFigures {
-  stats: LatencyStats
-  produce: LatencyStats | undefined
-  recordsPerSec: number
-  missing: number
-}
-
-async function once(target: PerfTarget, settings: E2eResult['settings'], topic: string): Promise<RunFigures> {
-  const options: LoadTestOptions = {
-    target,
-    mode: 'e2e',
-    topic,
-    durationMs: settings.durationMs,
-    warmupMs: settings.warmupMs,
-    recordSize: settings.recordBytes,
-    throughput: settings.recordsPerSec,
-    acks: settings.acks,
-    compression: 'none',
-    batchSize: settings.batchSize,
-    lingerMs: settings.lingerMs,
-    partitions: settings.partitions,
-    idleTimeoutMs: 10_000,
-  }
-  const result = await runLoadTest(options)
-  const e2e = result.summary.latency.find((l) => l.id === 'e2e-latency')
-  if (!e2e) throw new Error('the e2e run reported no e2e-latency series')
-  if (result.summary.errors.count > 0) throw new Error(`e2e run failed: ${result.summary.errors.messages.join('; ')}`)
-  const produce = result.summary.latency.find((l) => l.id === 'produce-latency')?.stats
-  return { stats: e2e.stats, produce, recordsPerSec: result.summary.throughput.recordsPerSec, missing: result.summary.records.missing ?? 0 }
-}
 
 /** Percentiles over runs; the harness reports ms, the tables want µs. */
 function percentilesOf(stats: LatencyStats[]): Percentiles {
@@ -101,6 +80,8 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
   const eachMessageRuns: RunFigures[] = []
   const eachBatchRuns: RunFigures[] = []
   const busyPollRuns: RunFigures[] = []
+  const tunedRuns: RunFigures[] = []
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'shardlog-bench-e2e-'))
   const loopbackRuns: RunFigures[] = []
   const hops: HopFigures[] = []
   const pollingHops: HopFigures[] = []
@@ -109,7 +90,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     // The project's own in-process target (what `shardlog perf` measures); its consumer uses eachBatch.
     const embedded = await embeddedTarget({ shards: kShards })
     try {
-      eachBatchRuns.push(await once(embedded, settings, `e2e-batch-${run}`))
+      eachBatchRuns.push(await runE2eOnce(embedded, settings, `e2e-batch-${run}`))
     } finally {
       await collectWorkerProfiles()
       await embedded.close()
@@ -117,19 +98,22 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     // The same cluster setup read with eachMessage, one record per call.
     const bench = await startBenchCluster({ shards: kShards })
     try {
-      eachMessageRuns.push(await once(new ClusterPerfTarget(bench.cluster, `embedded shardlog (${kShards} shards), eachMessage`), settings, `e2e-message-${run}`))
+      eachMessageRuns.push(await runE2eOnce(new ClusterPerfTarget(bench.cluster, `embedded shardlog (${kShards} shards), eachMessage`), settings, `e2e-message-${run}`))
     } finally {
       await bench.close()
     }
     // The same again with the threads polling instead of sleeping (ClusterOptions.busyPollUs).
     const polling = await startBenchCluster({ shards: kBusyPollShards, busyPollUs: kBusyPollUs })
     try {
-      busyPollRuns.push(await once(new ClusterPerfTarget(polling.cluster,
+      busyPollRuns.push(await runE2eOnce(new ClusterPerfTarget(polling.cluster,
         `embedded shardlog (${kBusyPollShards} shard, busyPollUs ${kBusyPollUs}), eachMessage`), settings, `e2e-poll-${run}`))
     } finally {
       await polling.close()
     }
-    loopbackRuns.push(await once(loopback, settings, `loopback-${run}`))
+    // And once more in a process started with the latency flags of the README.
+    tunedRuns.push(await e2eInProcessWithFlags({ settings, shards: kBusyPollShards, busyPollUs: kBusyPollUs, topic: `e2e-tuned-${run}` },
+      kLatencyNodeFlags, path.join(scratch, `e2e-tuned-${run}.json`)))
+    loopbackRuns.push(await runE2eOnce(loopback, settings, `loopback-${run}`))
     hops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs)))
     pollingHops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs), 'poll'))
     const us = (ms: number): string => `${(ms * 1000).toFixed(0)} µs`
@@ -137,11 +121,13 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     const b = eachBatchRuns.at(-1)!.stats
     const l = loopbackRuns.at(-1)!.stats
     const p = busyPollRuns.at(-1)!.stats
+    const t = tunedRuns.at(-1)!.stats
     const h = hops.at(-1)!
     process.stderr.write(`  e2e run ${run + 1}/${o.runs}: eachMessage p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}, max ${us(m.max)}; ` +
-      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs; polling ${pollingHops.at(-1)!.p50} / ${pollingHops.at(-1)!.p99} µs\n`)
+      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; tuned p50 ${us(t.p50)}, p99 ${us(t.p99)}, p99.9 ${us(t.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs; polling ${pollingHops.at(-1)!.p50} / ${pollingHops.at(-1)!.p99} µs\n`)
   }
   await loopback.close()
+  rmSync(scratch, { recursive: true, force: true })
   const produce = eachMessageRuns.flatMap((r) => (r.produce ? [r.produce] : []))
   return {
     settings,
@@ -149,6 +135,7 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     shardlogEachBatch: figuresOf(eachBatchRuns),
     shardlogProduce: percentilesOf(produce),
     shardlogBusyPoll: { ...figuresOf(busyPollRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs, threadHop: hopPercentilesOf(pollingHops) },
+    shardlogBusyPollTuned: { ...figuresOf(tunedRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs, nodeFlags: [...kLatencyNodeFlags] },
     loopback: figuresOf(loopbackRuns),
     threadHop: { ...hopPercentilesOf(hops), ratePerSec: kHopRate },
   }

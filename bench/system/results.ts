@@ -88,6 +88,8 @@ export interface E2eResult {
     /** The bare round trip with the worker spinning and the main thread polling (thread-hop.ts, mode `poll`). */
     threadHop?: Percentiles
   }
+  /** The busy-poll run again in a process started with `nodeFlags` (the README's latency flags); absent in results from before it. */
+  shardlogBusyPollTuned?: LatencyFigures & { shards: number; busyPollUs: number; nodeFlags: string[] }
   loopback: LatencyFigures
   /** Main -> worker -> main round trips through Atomics.notify/wait at 10,000/s (see thread-hop.ts). */
   threadHop: Percentiles & { ratePerSec: number }
