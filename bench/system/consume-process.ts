@@ -11,13 +11,13 @@
  * group, then the whole topic from the beginning with {@link consumeAll}, and writes that
  * read's {@link ConsumeOutcome} as JSON.
  */
-import { spawn } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from '../../src/client/cluster.js'
 import { kWarmupRecords } from './options.js'
 import { consumeAll, type ConsumeOutcome } from './workload.js'
+import { runScriptWithFlags } from './flagged-process.js'
 
 /** What to read and how. */
 export interface ConsumeJob {
@@ -31,21 +31,8 @@ export interface ConsumeJob {
 
 /** Runs {@link consumeAll} in a child process started with `nodeFlags` (plus this process's loader flags). */
 export function consumeInProcessWithFlags(job: ConsumeJob, nodeFlags: readonly string[], resultFile: string): Promise<ConsumeOutcome> {
-  const script = fileURLToPath(import.meta.url)
-  const argv = [...nodeFlags, ...process.execArgv, script, job.dataDir, String(job.shards), job.topic, String(job.records), job.groupId, JSON.stringify(job.config), resultFile]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'] })
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      try {
-        resolve(JSON.parse(readFileSync(resultFile, 'utf8')) as ConsumeOutcome)
-      } catch {
-        reject(new Error(`the consume process ended (${signal ?? `exit code ${code}`}) without a result`))
-      } finally {
-        rmSync(resultFile, { force: true })
-      }
-    })
-  })
+  const args = [job.dataDir, String(job.shards), job.topic, String(job.records), job.groupId, JSON.stringify(job.config)]
+  return runScriptWithFlags<ConsumeOutcome>(fileURLToPath(import.meta.url), args, nodeFlags, resultFile, 'consume')
 }
 
 async function main(): Promise<void> {

@@ -8,13 +8,13 @@
  * Starts its own cluster in a temporary directory, runs {@link runE2eOnce} through
  * {@link ClusterPerfTarget} (eachMessage), and writes the run's {@link RunFigures} as JSON.
  */
-import { spawn } from 'node:child_process'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBenchCluster } from './cluster-fixture.js'
 import { runE2eOnce, type RunFigures } from './e2e-run.js'
 import { ClusterPerfTarget } from './perf-targets.js'
+import { runScriptWithFlags } from './flagged-process.js'
 import type { E2eResult } from './results.js'
 
 /** What to run and how. */
@@ -27,21 +27,8 @@ export interface E2eJob {
 
 /** Runs `job` in a child process started with `nodeFlags` (plus this process's own flags). */
 export function e2eInProcessWithFlags(job: E2eJob, nodeFlags: readonly string[], resultFile: string): Promise<RunFigures> {
-  const script = fileURLToPath(import.meta.url)
-  const argv = [...nodeFlags, ...process.execArgv, script, JSON.stringify(job.settings), String(job.shards), String(job.busyPollUs), job.topic, resultFile]
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'] })
-    child.on('error', reject)
-    child.on('exit', (code, signal) => {
-      try {
-        resolve(JSON.parse(readFileSync(resultFile, 'utf8')) as RunFigures)
-      } catch {
-        reject(new Error(`the e2e process ended (${signal ?? `exit code ${code}`}) without a result`))
-      } finally {
-        rmSync(resultFile, { force: true })
-      }
-    })
-  })
+  const args = [JSON.stringify(job.settings), String(job.shards), String(job.busyPollUs), job.topic]
+  return runScriptWithFlags<RunFigures>(fileURLToPath(import.meta.url), args, nodeFlags, resultFile, 'e2e')
 }
 
 async function main(): Promise<void> {
