@@ -7,7 +7,7 @@
  * any order. The event loop is never blocked: the channel sleeps on the response ring with
  * `Atomics.waitAsync`, and only while calls are pending, so an idle channel holds no promise.
  */
-import { performance } from 'node:perf_hooks'
+import { BusyPollWindow } from './busy-poll.js'
 import {
   BrokerNotAvailableError, InvalidRequestError, KafkaStorageError, RecordTooLargeError, UnknownServerError,
   errorFromWire, type ShardlogError, type WireError,
@@ -52,17 +52,15 @@ export class ShardChannel {
   #spaceWaitArmed = false
   /** Set once: the channel is failed or closed, and every later call rejects with it. */
   #failure: Error | undefined
-  /** `busyPollUs` in milliseconds (`performance.now()` units); 0 when off. */
-  readonly #busyPollMs: number
-  /** When a request was last sent or a response last read, for busy polling. */
-  #lastActivityAt = 0
+  /** Opened by each request sent and each response read (`busyPollUs`). */
+  readonly #busyPoll: BusyPollWindow
 
   /** Wraps the rings of one shard; `ShardHost` creates these, one per worker incarnation. */
   constructor(rings: ShardRings, options: ShardChannelOptions = {}) {
     this.#requests = new RingProducer(rings.requests, 'requests')
     this.#responses = new RingConsumer(rings.responses, 'responses')
     this.#onBroken = options.onBroken
-    this.#busyPollMs = Math.max(0, options.busyPollUs ?? 0) / 1000
+    this.#busyPoll = new BusyPollWindow(options.busyPollUs)
   }
 
   /** Calls sent and not yet answered (including those still waiting for ring space). */
@@ -144,7 +142,7 @@ export class ShardChannel {
       this.#backlog.push({ requestId, op, flags: 0, payload, sent: 0 })
       if (!this.#spaceWaitArmed) this.#flushBacklog()
     }
-    if (this.#busyPollMs > 0) this.#lastActivityAt = performance.now()
+    this.#busyPoll.touch()
     this.#armReader()
     return result
   }
@@ -181,7 +179,7 @@ export class ShardChannel {
   #armReader(): void {
     if (this.#readerArmed || this.#failure !== undefined || this.#pending.size === 0) return
     this.#readerArmed = true
-    if (this.#busyPollMs > 0 && performance.now() - this.#lastActivityAt < this.#busyPollMs) {
+    if (this.#busyPoll.isOpen()) {
       setImmediate(this.#onResponses)
       return
     }
@@ -205,7 +203,7 @@ export class ShardChannel {
       this.failAll(new KafkaStorageError('shard endpoint closed its rings with calls pending'))
       return
     }
-    if (frames > 0 && this.#busyPollMs > 0) this.#lastActivityAt = performance.now()
+    if (frames > 0) this.#busyPoll.touch()
     this.#armReader()
   }
 

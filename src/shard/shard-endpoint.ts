@@ -40,7 +40,7 @@
  * opt-in for hosts where it measures better. The lost-wake-up argument for both kinds of
  * wait is in `RingConsumer.waitForDataSync`.
  */
-import { performance } from 'node:perf_hooks'
+import { BusyPollWindow } from './busy-poll.js'
 import { parentPort } from 'node:worker_threads'
 import { RecordTooLargeError, UnknownServerError, errorToWire } from '../errors.js'
 import {
@@ -139,10 +139,8 @@ class EndpointLoop {
   /** The stop acknowledgement is written or queued; stop once the backlog is empty. */
   #stopAcked = false
   #stopped = false
-  /** `busyPollUs` in milliseconds (`performance.now()` units); 0 when off. */
-  readonly #busyPollMs: number
-  /** When the last request frame was read, for busy polling. */
-  #lastFrameAt = 0
+  /** Opened by each batch of request frames read (`busyPollUs`). */
+  readonly #busyPoll: BusyPollWindow
   /**
    * A pending `Atomics.waitAsync` does not keep a Node event loop alive, so while serving we
    * hold a ref'd timer that never fires; cleared on stop.
@@ -157,7 +155,7 @@ class EndpointLoop {
     const hotIdleMs = Math.max(0, options.hotIdleMs ?? kDefaultHotIdleMs)
     this.#maxIdleTurns = this.#idleWaitMs > 0 ? Math.ceil(hotIdleMs / this.#idleWaitMs) : 0
     this.#onStop = options.onStop
-    this.#busyPollMs = Math.max(0, options.busyPollUs ?? 0) / 1000
+    this.#busyPoll = new BusyPollWindow(options.busyPollUs)
   }
 
   start(): void {
@@ -186,7 +184,7 @@ class EndpointLoop {
     if (this.#stopRequestId !== undefined) return
     this.#drain()
     if (!this.#backlog.isEmpty() || this.#stopRequestId !== undefined || this.#asyncWaitArmed) return
-    if (this.#busyPollMs > 0 && performance.now() - this.#lastFrameAt < this.#busyPollMs) {
+    if (this.#busyPoll.isOpen()) {
       this.#scheduleImmediate()
       return
     }
@@ -202,7 +200,7 @@ class EndpointLoop {
   #drain(): void {
     if (this.#requests.drain(this.#dispatch) > 0) {
       this.#idleTurns = 0
-      if (this.#busyPollMs > 0) this.#lastFrameAt = performance.now()
+      this.#busyPoll.touch()
     }
   }
 

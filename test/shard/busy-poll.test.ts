@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest'
+import { BusyPollWindow } from '../../src/shard/busy-poll.js'
+
+describe('shard > BusyPollWindow', () => {
+  it('opens with each frame for busyPollUs, and never when polling is off', async () => {
+    const off = new BusyPollWindow(0)
+    off.touch()
+    expect(off.isOpen()).toBe(false)
+    expect(new BusyPollWindow().isOpen()).toBe(false)
+
+    const window = new BusyPollWindow(30_000) // 30 ms
+    window.touch()
+    expect(window.isOpen()).toBe(true)
+    await new Promise((r) => setTimeout(r, 40))
+    expect(window.isOpen()).toBe(false)
+  })
+})
