@@ -462,36 +462,28 @@ export class Consumer {
     const stopped = (): boolean => !this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
       (this.membership?.needsJoin ?? false)
     for (const { pos: at } of iterateBatches(records)) {
-      if (isCompressedBatch(records, at)) {
-        // Large gzip/snappy batches are decompressed on the codec pool, off this thread; a
-        // compressed batch is delivered whole (its records share the decompressed block).
-        const batch = await decodeBatchMaybeOffloaded(records, at, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage)
-        run.push(batch)
-        runRecords += batch.records.length
-        if (runRecords < kDeliveryChunkRecords) continue
-        await this.deliver(pos, run, batch.header.baseOffset + batch.header.lastOffsetDelta + 1)
-        run = []
-        runRecords = 0
-        if (stopped()) return
-        continue
-      }
       // An uncompressed batch is decoded at once (an await per batch costs more than the decode
       // of a small one), a run's worth of records at a time however large the batch, and without
       // computing its CRC again: the shard that read it from the log has just checked it
-      // (PartitionLog.verifyCrcOnRead), as Kafka's consumer would (check.crcs).
-      const reader = new CrcCheckedBatchReader(records, at, buildKafkaMessage)
+      // (PartitionLog.verifyCrcOnRead), as Kafka's consumer would (check.crcs). A compressed one
+      // is delivered whole (its records share the decompressed block); large gzip/snappy batches
+      // are decompressed on the codec pool, off this thread.
+      const reader = isCompressedBatch(records, at) ? undefined : new CrcCheckedBatchReader(records, at, buildKafkaMessage)
       do {
-        const slice = reader.read(kDeliveryChunkRecords - runRecords)
+        const slice = reader !== undefined
+          ? reader.read(kDeliveryChunkRecords - runRecords)
+          : await decodeBatchMaybeOffloaded(records, at, DEFAULT_OFFLOAD_THRESHOLDS, buildKafkaMessage)
+        const after = reader !== undefined ? reader.nextOffset : slice.header.baseOffset + slice.header.lastOffsetDelta + 1
         // A fetch starts at the batch that holds the position: the records before it are not delivered.
-        if (reader.nextOffset <= pos.offset) continue
+        if (after <= pos.offset) continue
         run.push(slice)
         runRecords += slice.records.length
         if (runRecords < kDeliveryChunkRecords) continue
-        await this.deliver(pos, run, reader.nextOffset)
+        await this.deliver(pos, run, after)
         run = []
         runRecords = 0
         if (stopped()) return
-      } while (reader.remaining > 0)
+      } while (reader !== undefined && reader.remaining > 0)
     }
     // A run that closed on the fetch's last batch was delivered up to its end, which is `next`.
     if (run.length > 0) await this.deliver(pos, run, next)
