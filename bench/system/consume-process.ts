@@ -12,12 +12,11 @@
  * read's {@link ConsumeOutcome} as JSON.
  */
 import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from '../../src/client/cluster.js'
 import { kWarmupRecords } from './options.js'
 import { consumeAll, type ConsumeOutcome } from './workload.js'
-import { runScriptWithFlags } from './flagged-process.js'
+import { runIfStartedScript, runScriptWithFlags } from './flagged-process.js'
 
 /** What to read and how. */
 export interface ConsumeJob {
@@ -51,9 +50,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(() => process.exit(0), (err: unknown) => {
-    console.error(err)
-    process.exit(1)
-  })
-}
+runIfStartedScript(import.meta.url, main)

@@ -9,12 +9,11 @@
  * {@link ClusterPerfTarget} (eachMessage), and writes the run's {@link RunFigures} as JSON.
  */
 import { writeFileSync } from 'node:fs'
-import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startBenchCluster } from './cluster-fixture.js'
 import { runE2eOnce, type RunFigures } from './e2e-run.js'
 import { ClusterPerfTarget } from './perf-targets.js'
-import { runScriptWithFlags } from './flagged-process.js'
+import { runIfStartedScript, runScriptWithFlags } from './flagged-process.js'
 import type { E2eResult } from './results.js'
 
 /** What to run and how. */
@@ -44,9 +43,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then(() => process.exit(0), (err: unknown) => {
-    console.error(err)
-    process.exit(1)
-  })
-}
+runIfStartedScript(import.meta.url, main)

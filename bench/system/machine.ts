@@ -25,11 +25,10 @@ export interface MachineDescription {
   summary: string
 }
 
-const repoRoot = kRepoRoot
 
 function gitCommit(): string {
   try {
-    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: kRepoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
     const head = git('rev-parse', '--short', 'HEAD')
     return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}+dirty`
   } catch {
