@@ -30,6 +30,17 @@ async function batchedTopic(cluster: Cluster, batches: number, perBatch: number)
   return topic
 }
 
+/** The sizes of the eachBatch calls of a fresh consumer that reads `topic` from the beginning until `total` records. */
+async function eachBatchSizes(cluster: Cluster, topic: string, total: number): Promise<number[]> {
+  const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const sizes: number[] = []
+  await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
+  await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= total)
+  await consumer.disconnect()
+  return sizes
+}
+
 /** A consumer whose fetches return about one 20-record batch each, so a read spans many fetches. */
 function smallFetchConsumer(cluster: Cluster) {
   return cluster.consumer({ maxWaitTimeInMs: 50, maxBytesPerPartition: 64 })
@@ -165,12 +176,7 @@ describe('client > Consumer delivery', () => {
   it('groups small RecordBatches into runs of 1,024 records', async () => {
     const cluster = await startCluster()
     const topic = await batchedTopic(cluster, 40, 100)
-    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
-    await consumer.subscribe({ topic, fromBeginning: true })
-    const sizes: number[] = []
-    await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
-    await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 4_000)
-    await consumer.disconnect()
+    const sizes = await eachBatchSizes(cluster, topic, 4_000)
     expect(sizes).toEqual([1_024, 1_024, 1_024, 928])
   })
 
@@ -178,12 +184,7 @@ describe('client > Consumer delivery', () => {
     const cluster = await startCluster()
     const topic = await createdTopic(cluster)
     await cluster.producer({ compression: 'gzip', batchSize: 1024 * 1024 }).send({ topic, messages: Array.from({ length: 3_000 }, (_, i) => ({ value: `v${i}` })) })
-    const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
-    await consumer.subscribe({ topic, fromBeginning: true })
-    const sizes: number[] = []
-    await consumer.run({ eachBatch: async ({ batch }) => { sizes.push(batch.messages.length) } })
-    await waitFor(() => sizes.reduce((a, b) => a + b, 0) >= 3_000)
-    await consumer.disconnect()
+    const sizes = await eachBatchSizes(cluster, topic, 3_000)
     expect(sizes).toEqual([3_000])
   })
 
