@@ -14,6 +14,7 @@ import {
 } from '../errors.js'
 import { kFlagError, kMaxMessageBytes, kMaxUserOp, kOpStop, type ShardRings } from './frame.js'
 import { GatherPayload, MessageBacklog, RingConsumer, RingProducer, type RingPayload } from './ring.js'
+import { RequestTable } from './request-table.js'
 
 /** Options of a {@link ShardChannel}. */
 export interface ShardChannelOptions {
@@ -42,10 +43,9 @@ export class ShardChannel {
   readonly #responses: RingConsumer
   readonly #onBroken: ((err: ShardlogError) => void) | undefined
   /** Calls sent or queued and not answered yet, by request id. */
-  readonly #pending = new Map<number, PendingCall>()
+  readonly #pending = new RequestTable<PendingCall>()
   /** Requests waiting for room in the request ring, oldest first (backpressure). */
   readonly #backlog = new MessageBacklog()
-  #lastRequestId = 0
   /** A `waitAsync` on the response ring (or an immediate drain) is scheduled. */
   #readerArmed = false
   /** A `waitAsync` for room in the request ring is scheduled. */
@@ -106,8 +106,7 @@ export class ShardChannel {
   failAll(err: Error): void {
     if (this.#failure !== undefined) return
     this.#failure = err
-    const calls = [...this.#pending.values()]
-    this.#pending.clear()
+    const calls = this.#pending.drain()
     this.#backlog.clear()
     this.#requests.close()
     this.#responses.close()
@@ -132,10 +131,11 @@ export class ShardChannel {
       return Promise.reject(new RecordTooLargeError(
         `shard request of ${payload.length} bytes exceeds the ${kMaxMessageBytes}-byte transport limit`))
     }
-    const requestId = this.#nextRequestId()
+    let call!: PendingCall
     const result = new Promise<Buffer>((resolve, reject) => {
-      this.#pending.set(requestId, { resolve, reject })
+      call = { resolve, reject }
     })
+    const requestId = this.#pending.add(call)
     // Fast path: nothing queued ahead of us and the frame fits now. Queued requests keep
     // their order, so a new one may only bypass the backlog when it is empty.
     if (!this.#backlog.isEmpty() || !this.#requests.tryWrite(requestId, op, 0, payload)) {
@@ -145,13 +145,6 @@ export class ShardChannel {
     this.#busyPoll.touch()
     this.#armReader()
     return result
-  }
-
-  #nextRequestId(): number {
-    // uint32 ids wrap; skip one still in flight (it would take 4 billion calls in flight to hit).
-    do this.#lastRequestId = (this.#lastRequestId + 1) >>> 0
-    while (this.#pending.has(this.#lastRequestId))
-    return this.#lastRequestId
   }
 
   /** Moves queued requests into the ring while it has room, then waits for room (never blocks). */
@@ -208,12 +201,11 @@ export class ShardChannel {
   }
 
   readonly #deliver = (requestId: number, op: number, flags: number, payload: Buffer): boolean => {
-    const call = this.#pending.get(requestId)
+    const call = this.#pending.take(requestId)
     if (call === undefined) {
       this.#broken(new KafkaStorageError(`shard answered request ${requestId} (op ${op}) that is not pending`))
       return false
     }
-    this.#pending.delete(requestId)
     if ((flags & kFlagError) !== 0) call.reject(errorFromWire(decodeWireError(payload)))
     else call.resolve(payload)
     return true
