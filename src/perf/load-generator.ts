@@ -145,12 +145,22 @@ export class ProduceLoad {
     const intervalMs = scheduled ? 1000 / o.throughput : 0
     // Record j of producer p is record g = j*k + p overall: producers interleave on one schedule.
     const intendedOf = (j: number): number => o.startMs + (j * k + p) * intervalMs
-    const inFlight = new Set<Promise<void>>()
+    // A count and one waiter instead of a Set of the sends' promises: a long-lived Set with an
+    // add and a delete per send fills the old generation with rehashed tables (see RequestTable).
+    let inFlight = 0
+    let onSettled: (() => void) | undefined
+    const settled = (): void => {
+      inFlight--
+      const wake = onSettled
+      onSettled = undefined
+      wake?.()
+    }
+    const oneSettled = (): Promise<void> => new Promise((resolve) => { onSettled = resolve })
     let j = 0
 
     while (j < limit && !o.signal?.aborted && this.sinkError === undefined) {
-      if (inFlight.size >= o.maxInFlight) {
-        await Promise.race(inFlight)
+      if (inFlight >= o.maxInFlight) {
+        await oneSettled()
         continue
       }
       const intended: number[] = []
@@ -175,12 +185,10 @@ export class ProduceLoad {
       }
       const batch = this.buildBatch(p, j, intended)
       j += intended.length
-      const sending: Promise<void> = this.dispatch(producer, batch.sent, batch.messages).then(() => {
-        inFlight.delete(sending)
-      })
-      inFlight.add(sending)
+      inFlight++
+      void this.dispatch(producer, batch.sent, batch.messages).then(settled)
     }
-    await Promise.all(inFlight)
+    while (inFlight > 0) await oneSettled()
     if (this.sinkError !== undefined) throw this.sinkError
   }
 
