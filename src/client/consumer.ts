@@ -97,6 +97,11 @@ interface PartitionPosition {
   resolved: number
   committed: number
   highWatermark: number
+  /**
+   * When the partition last returned records (a running count, 0 = never): fresh fetches
+   * list partitions in this order, least recently served first (see consumeLoop).
+   */
+  servedAt: number
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
@@ -332,7 +337,7 @@ export class Consumer {
       const committed = await this.membership.fetchCommitted(assigned)
       for (const a of assigned) {
         const c = committed.get(key(a.topic, a.partition)) ?? -1
-        this.positions.set(key(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1 })
+        this.positions.set(key(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1, servedAt: 0 })
       }
       await this.runConfig.onPartitionsAssigned?.(assigned)
     }
@@ -343,7 +348,7 @@ export class Consumer {
     for (const w of wanted) {
       const k = key(w.topic, w.partition)
       if (!this.positions.has(k)) {
-        this.positions.set(k, { topic: w.topic, partition: w.partition, offset: -1, resolved: -1, committed: -1, highWatermark: -1 })
+        this.positions.set(k, { topic: w.topic, partition: w.partition, offset: -1, resolved: -1, committed: -1, highWatermark: -1, servedAt: 0 })
         fresh.push(w)
       }
     }
@@ -363,11 +368,15 @@ export class Consumer {
   private async consumeLoop(): Promise<void> {
     // One fetch in flight per shard that leads readable partitions, as Kafka's consumer keeps one
     // per broker: each shard's answer is delivered as it comes, without waiting for the others.
-    const inFlight = new Map<ShardHost, PendingFetch>()
+    // A shard without a fetch in flight keeps its entry, set to undefined: this Map lives as long
+    // as the consumer, and deleting and re-adding a key for every fetch would fill the old
+    // generation with the Map's rehashed tables (see RequestTable in src/shard).
+    const inFlight = new Map<ShardHost, PendingFetch | undefined>()
+    let served = 0
     while (this.running) {
       try {
         await this.syncAssignment()
-        const readable = [...this.positions.values()].filter((p) => !this.isPaused(p))
+        const readable = [...this.positions.values()].filter((p) => !this.isPaused(p)).sort((a, b) => a.servedAt - b.servedAt)
         if (readable.length === 0) {
           inFlight.clear()
           await new Promise<void>((resolve) => {
@@ -385,9 +394,11 @@ export class Consumer {
           if (pending === undefined || !sameKeys(pending.offsets, partitions)) inFlight.set(shard, this.startFetch(partitions.map((p) => [p, p.offset])))
         }
         this.fetching = true
-        const { shard, fetch, results } = await Promise.race([...inFlight].map(([shard, fetch]) => fetch.results.then((results) => ({ shard, fetch, results }))))
+        const fetches: Array<Promise<{ shard: ShardHost; fetch: PendingFetch; results: FetchPartitionResult[] }>> = []
+        for (const [shard, fetch] of inFlight) if (fetch !== undefined) fetches.push(fetch.results.then((results) => ({ shard, fetch, results })))
+        const { shard, fetch, results } = await Promise.race(fetches)
         this.fetching = false
-        inFlight.delete(shard)
+        inFlight.set(shard, undefined)
         if (!this.running) break
         // Each deliverable result with the offset after its last whole batch (where reading goes on).
         const current: Array<{ r: FetchPartitionResult; next: number }> = []
@@ -402,13 +413,10 @@ export class Consumer {
           const valid = fetch.offsets.get(k) === pos.offset && !this.isPaused(pos)
           const next = valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset
           if (valid) current.push({ r, next })
-          if (r.records.length > 0) {
-            // A partition that returned data goes to the back of the next fetches, as the Java
-            // consumer's movePartitionToEnd: a fetch fills its partitions in order up to maxBytes,
-            // so without it the first partitions would take every fetch while they have data.
-            this.positions.delete(k)
-            this.positions.set(k, pos)
-          }
+          // A partition that returned data goes to the back of the next fetches, as the Java
+          // consumer's movePartitionToEnd: a fetch fills its partitions in order up to maxBytes,
+          // so without it the first partitions would take every fetch while they have data.
+          if (r.records.length > 0) pos.servedAt = ++served
           if (!this.isPaused(pos)) (r.records.length > 0 ? servedLast : nextFetch).push([pos, next])
         }
         nextFetch.push(...servedLast)
