@@ -7,8 +7,11 @@
  * Contract: a descriptor returned by {@link FileHandleCache.fd} is valid only until the next
  * call into the same cache, because that call may evict and close it. Callers therefore fetch
  * the descriptor right before each syscall and never keep it across another cache call.
- * A hit costs one Map lookup (and a re-insert to mark it recently used, skipped when the same
- * path is asked for twice in a row, which is the append hot path).
+ * A hit costs one Map lookup and moving the entry to the recent end of a linked list (skipped
+ * when the same path is asked for twice in a row, which is the append hot path). The recency
+ * order is that list rather than the Map's insertion order: re-inserting into a long-lived Map on
+ * every hit made V8 allocate its rehashed tables straight in the old generation, several
+ * mark-compacts a second in a busy shard (see RequestTable in src/shard/request-table.ts).
  *
  * Files are opened read-write without O_APPEND: all writes are positional (`pwrite`), and on
  * Linux O_APPEND would make `pwrite` ignore its position.
@@ -38,13 +41,24 @@ export const DEFAULT_MAX_OPEN_FILES = 1000
 const OPEN_FLAGS = constants.O_RDWR
 const CREATE_FLAGS = constants.O_RDWR | constants.O_CREAT
 
+/** One open descriptor, linked into the recency list (least recently used first). */
+interface OpenFile {
+  path: string
+  fd: number
+  older: OpenFile | undefined
+  newer: OpenFile | undefined
+}
+
 /** An LRU of open file descriptors; see the module comment for the validity contract. */
 export class FileHandleCache {
   /** The bound on descriptors held open by this cache. */
   readonly maxOpenFiles: number
   readonly stats: FileHandleCacheStats = { opens: 0, evictions: 0 }
-  /** path -> fd, in least-recently-used-first order (Map keeps insertion order). */
-  private readonly open = new Map<string, number>()
+  /** path -> its open descriptor. */
+  private readonly open = new Map<string, OpenFile>()
+  /** The least and the most recently used descriptors (ends of the recency list). */
+  private oldest: OpenFile | undefined
+  private newest: OpenFile | undefined
   private lastPath = ''
   private lastFd = -1
 
@@ -67,12 +81,14 @@ export class FileHandleCache {
    */
   fd(path: string): number {
     if (path === this.lastPath) return this.lastFd
-    let fd = this.open.get(path)
-    if (fd === undefined) {
+    const entry = this.open.get(path)
+    let fd: number
+    if (entry === undefined) {
       fd = this.openFile(path, OPEN_FLAGS)
     } else {
-      this.open.delete(path)
-      this.open.set(path, fd)
+      this.unlink(entry)
+      this.linkNewest(entry)
+      fd = entry.fd
     }
     this.lastPath = path
     this.lastFd = fd
@@ -96,11 +112,12 @@ export class FileHandleCache {
 
   /** Closes the descriptor of `path` if it is open (before a rename, truncate-by-delete or unlink). */
   close(path: string): void {
-    const fd = this.open.get(path)
-    if (fd === undefined) return
+    const entry = this.open.get(path)
+    if (entry === undefined) return
     this.open.delete(path)
+    this.unlink(entry)
     if (this.lastPath === path) this.forgetLast()
-    closeSync(fd)
+    closeSync(entry.fd)
   }
 
   /** Closes every descriptor of a file directly inside or below `dir`. */
@@ -113,8 +130,10 @@ export class FileHandleCache {
 
   /** Closes every descriptor. The cache stays usable. */
   closeAll(): void {
-    const fds = [...this.open.values()]
+    const fds = [...this.open.values()].map((e) => e.fd)
     this.open.clear()
+    this.oldest = undefined
+    this.newest = undefined
     this.forgetLast()
     let first: unknown
     for (const fd of fds) {
@@ -130,18 +149,36 @@ export class FileHandleCache {
   private openFile(path: string, flags: number): number {
     while (this.open.size >= this.maxOpenFiles) this.evictOldest()
     const fd = openSync(path, flags, 0o644)
-    this.open.set(path, fd)
+    const entry: OpenFile = { path, fd, older: undefined, newer: undefined }
+    this.open.set(path, entry)
+    this.linkNewest(entry)
     this.stats.opens++
     return fd
   }
 
   private evictOldest(): void {
-    const oldest = this.open.keys().next().value as string
-    const fd = this.open.get(oldest)!
-    this.open.delete(oldest)
-    if (this.lastPath === oldest) this.forgetLast()
+    const oldest = this.oldest!
+    this.open.delete(oldest.path)
+    this.unlink(oldest)
+    if (this.lastPath === oldest.path) this.forgetLast()
     this.stats.evictions++
-    closeSync(fd)
+    closeSync(oldest.fd)
+  }
+
+  private unlink(entry: OpenFile): void {
+    if (entry.older === undefined) this.oldest = entry.newer
+    else entry.older.newer = entry.newer
+    if (entry.newer === undefined) this.newest = entry.older
+    else entry.newer.older = entry.older
+    entry.older = undefined
+    entry.newer = undefined
+  }
+
+  private linkNewest(entry: OpenFile): void {
+    entry.older = this.newest
+    if (this.newest === undefined) this.oldest = entry
+    else this.newest.newer = entry
+    this.newest = entry
   }
 
   private forgetLast(): void {

@@ -1,6 +1,7 @@
 import { readdirSync, readSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
 import { DEFAULT_MAX_OPEN_FILES, FileHandleCache } from '../../src/storage/file-handle-cache.js'
 import { tempDir } from '../helpers/log-builder.js'
 
@@ -43,6 +44,43 @@ describe('storage > FileHandleCache', () => {
     expect(cache.stats.opens).toBe(12)
     cache.closeAll()
     expect(openFds()).toBe(before)
+  })
+
+  it('evicts in exact least-recently-used order under any mix of reads and closes (property)', () => {
+    const paths = files(6)
+    fc.assert(fc.property(
+      fc.integer({ min: 2, max: 4 }),
+      fc.array(fc.tuple(fc.boolean(), fc.nat(5)), { maxLength: 60 }),
+      (max, ops) => {
+        const cache = new FileHandleCache({ maxOpenFiles: max })
+        const model: number[] = [] // open files, least recently used first
+        let opens = 0
+        try {
+          for (const [isClose, i] of ops) {
+            const at = model.indexOf(i)
+            if (isClose) {
+              cache.close(paths[i]!)
+              if (at >= 0) model.splice(at, 1)
+              continue
+            }
+            const fd = cache.fd(paths[i]!)
+            const buf = Buffer.alloc(9)
+            readSync(fd, buf, 0, 9, 0)
+            expect(buf.toString()).toBe(`content ${i}`)
+            if (at >= 0) model.splice(at, 1)
+            else {
+              opens++
+              if (model.length >= max) model.shift()
+            }
+            model.push(i)
+            expect(cache.stats.opens).toBe(opens)
+            expect(cache.openCount).toBe(model.length)
+          }
+        } finally {
+          cache.closeAll()
+        }
+      },
+    ))
   })
 
   it('hands out working descriptors for the file asked for', () => {
