@@ -37,7 +37,12 @@ export class PartitionReplica {
   isr: number[]
   private hw: number
   private checkpointedHw = -1
-  private readonly listeners = new Set<AppendListener>()
+  /**
+   * One-shot append listeners. An array, not a Set: a parked fetch adds and removes one per
+   * round, and a long-lived Set's rehashed tables would go straight to the old generation
+   * (see RequestTable in request-table.ts).
+   */
+  private listeners: AppendListener[] = []
   /** acks=all produces waiting for the high watermark to pass their last offset. */
   private readonly ackWaiters: Array<{ offset: number; resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = []
 
@@ -228,14 +233,17 @@ export class PartitionReplica {
 
   /** Registers a listener called once on the next append or high-watermark move. */
   onNextAppend(listener: AppendListener): () => void {
-    this.listeners.add(listener)
-    return () => this.listeners.delete(listener)
+    this.listeners.push(listener)
+    return () => {
+      const at = this.listeners.indexOf(listener)
+      if (at >= 0) this.listeners.splice(at, 1)
+    }
   }
 
   private notify(): void {
-    if (this.listeners.size === 0) return
-    const ls = [...this.listeners]
-    this.listeners.clear()
+    if (this.listeners.length === 0) return
+    const ls = this.listeners
+    this.listeners = []
     for (const l of ls) l()
   }
 

@@ -1,6 +1,7 @@
 /**
- * The calls a {@link ShardChannel} has in flight, by request id: a power-of-two array indexed by
- * the id's low bits, the table handing out the ids itself so that each lands on a free slot.
+ * Values in flight by an id the table hands out, such as the calls a `ShardChannel` has sent to
+ * its shard or the fetches a shard has parked: a power-of-two array indexed by the id's low bits,
+ * the ids chosen so that each lands on a free slot.
  *
  * Why not a `Map`: V8 allocates the rehashed backing table of a Map that already lives in the
  * old generation directly in the old generation. A Map keyed by ever-increasing request ids,
@@ -12,7 +13,7 @@
 
 const kInitialCapacity = 64
 
-/** Request ids (uint32, never 0) mapped to the call waiting for each. */
+/** Ids (uint32, never 0) mapped to the value stored under each. */
 export class RequestTable<T> {
   #ids = new Uint32Array(kInitialCapacity)
   #values: Array<T | undefined> = new Array<T | undefined>(kInitialCapacity).fill(undefined)

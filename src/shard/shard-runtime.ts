@@ -16,6 +16,7 @@ import {
   FetchIsolation, type FetchPartitionResult, type FetchRequestPayload,
 } from './shard-codec.js'
 import type { RingPayload } from './ring.js'
+import { RequestTable } from './request-table.js'
 
 /** Start-up parameters of a shard worker (JSON, passed as workerData). */
 export interface ShardRuntimeOptions {
@@ -39,8 +40,12 @@ export class ShardRuntime {
   private readonly defaults: LogConfig
   /** Long-polling fetches by wait token, so the main thread can end them early. */
   private readonly waiting = new Map<number, () => void>()
-  /** Every long-polling fetch, answered at once on Shutdown so that stopping never waits out a maxWaitMs. */
-  private readonly parkedFetches = new Set<() => void>()
+  /**
+   * Every long-polling fetch, answered at once on Shutdown so that stopping never waits out a
+   * maxWaitMs. A RequestTable rather than a Set: one add and one removal per parked fetch would
+   * fill the old generation with a long-lived Set's rehashed tables.
+   */
+  private readonly parkedFetches = new RequestTable<() => void>()
   private maintenanceTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: ShardRuntimeOptions) {
@@ -195,13 +200,14 @@ export class ShardRuntime {
     return new Promise<RingPayload>((resolve) => {
       const cancels: Array<() => void> = []
       let done = false
+      let parkedId = 0
       const finish = (): void => {
         if (done) return
         done = true
         clearTimeout(timer)
         for (const c of cancels) c()
         if (req.waitToken !== 0) this.waiting.delete(req.waitToken)
-        this.parkedFetches.delete(finish)
+        this.parkedFetches.take(parkedId)
         resolve(encodeFetchResult(this.readOnce(req).results))
       }
       // With minBytes > 1 the wait goes on until enough bytes are there. As Kafka's DelayedFetch,
@@ -227,7 +233,7 @@ export class ShardRuntime {
       }
       const timer = setTimeout(finish, req.maxWaitMs)
       if (req.waitToken !== 0) this.waiting.set(req.waitToken, finish)
-      this.parkedFetches.add(finish)
+      parkedId = this.parkedFetches.add(finish)
       arm()
     })
   }
@@ -330,7 +336,7 @@ export class ShardRuntime {
   /** Closes every replica cleanly. */
   shutdown(): void {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
-    for (const finish of [...this.parkedFetches]) finish()
+    for (const finish of this.parkedFetches.drain()) finish()
     for (const r of this.replicas.values()) r.close()
     this.replicas.clear()
     this.logs.close()
