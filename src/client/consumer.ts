@@ -18,6 +18,7 @@ import { GroupMembership, type MembershipConfig } from './group-membership.js'
 import { maxSemiSpaceBytes } from './young-generation.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
 import { InvalidRequestError, OffsetOutOfRangeError, UnknownTopicOrPartitionError, errorFromCode, isShardlogError } from '../errors.js'
+import { isPartitionKeyOf, parsePartitionKey, partitionKey } from '../topic-partition.js'
 
 /** What to do when a partition has no committed offset or its offset is out of range. */
 export type OffsetResetPolicy = 'earliest' | 'latest' | 'none'
@@ -104,8 +105,6 @@ interface PartitionPosition {
   servedAt: number
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
-
 /** A fetch on its way: the offset it asked for per partition, and its answer. */
 interface PendingFetch {
   offsets: Map<string, number>
@@ -128,7 +127,7 @@ const kFetchResponseBytes = Math.max(1024 * 1024, Math.floor(maxSemiSpaceBytes()
 /** Whether `offsets` has exactly the partitions of `positions`. */
 function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly PartitionPosition[]): boolean {
   if (offsets.size !== positions.length) return false
-  for (const p of positions) if (!offsets.has(key(p.topic, p.partition))) return false
+  for (const p of positions) if (!offsets.has(partitionKey(p.topic, p.partition))) return false
   return true
 }
 
@@ -238,7 +237,7 @@ export class Consumer {
       }
     }
     this.manual = partitions.map((p) => ({ topic: p.topic, partition: p.partition }))
-    for (const p of partitions) if (p.offset !== undefined) this.seeks.set(key(p.topic, p.partition), Number(p.offset))
+    for (const p of partitions) if (p.offset !== undefined) this.seeks.set(partitionKey(p.topic, p.partition), Number(p.offset))
     this.assignmentInputs++
   }
 
@@ -336,17 +335,17 @@ export class Consumer {
       const assigned = this.membership.assignment
       const committed = await this.membership.fetchCommitted(assigned)
       for (const a of assigned) {
-        const c = committed.get(key(a.topic, a.partition)) ?? -1
-        this.positions.set(key(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1, servedAt: 0 })
+        const c = committed.get(partitionKey(a.topic, a.partition)) ?? -1
+        this.positions.set(partitionKey(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1, servedAt: 0 })
       }
       await this.runConfig.onPartitionsAssigned?.(assigned)
     }
     const wanted = this.partitionsToRead()
-    const wantedKeys = new Set(wanted.map((p) => key(p.topic, p.partition)))
+    const wantedKeys = new Set(wanted.map((p) => partitionKey(p.topic, p.partition)))
     for (const k of [...this.positions.keys()]) if (!wantedKeys.has(k)) this.positions.delete(k)
     const fresh: Array<{ topic: string; partition: number }> = []
     for (const w of wanted) {
-      const k = key(w.topic, w.partition)
+      const k = partitionKey(w.topic, w.partition)
       if (!this.positions.has(k)) {
         this.positions.set(k, { topic: w.topic, partition: w.partition, offset: -1, resolved: -1, committed: -1, highWatermark: -1, servedAt: 0 })
         fresh.push(w)
@@ -405,7 +404,7 @@ export class Consumer {
         const nextFetch: Array<[PartitionPosition, number]> = []
         const servedLast: Array<[PartitionPosition, number]> = []
         for (const r of results) {
-          const k = key(r.topic, r.partition)
+          const k = partitionKey(r.topic, r.partition)
           const pos = this.positions.get(k)
           if (!pos) continue
           // Fetched for an offset the partition has left since (seek, reset, unresolved records), or
@@ -425,7 +424,7 @@ export class Consumer {
         if (!(this.membership?.needsJoin ?? false) && nextFetch.length === fetch.offsets.size) inFlight.set(shard, this.startFetch(nextFetch))
         for (const { r, next } of current) {
           if (!this.running) break
-          const pos = this.positions.get(key(r.topic, r.partition))
+          const pos = this.positions.get(partitionKey(r.topic, r.partition))
           // Paused (or reassigned) during an earlier partition's delivery: leave the records for later.
           if (!pos || this.isPaused(pos)) continue
           if (r.errorCode === 1) {
@@ -464,7 +463,7 @@ export class Consumer {
    * the offset after the whole fetch.
    */
   private async decodeAndDeliver(pos: PartitionPosition, records: Buffer, next: number): Promise<void> {
-    const k = key(pos.topic, pos.partition)
+    const k = partitionKey(pos.topic, pos.partition)
     let run: Array<DecodedBatch<KafkaMessage>> = []
     let runRecords = 0
     const stopped = (): boolean => !this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
@@ -503,7 +502,7 @@ export class Consumer {
     const offsets = new Map<string, number>()
     const requests: FetchPartitionRequest[] = []
     for (const [p, offset] of partitions) {
-      offsets.set(key(p.topic, p.partition), offset)
+      offsets.set(partitionKey(p.topic, p.partition), offset)
       requests.push({ topic: p.topic, partition: p.partition, offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })
     }
     const results = this.engine.fetch(
@@ -517,7 +516,7 @@ export class Consumer {
 
   /** Hands `batches` to eachBatch or eachMessage; `next` is the offset after them (control batches included). */
   private async deliver(pos: PartitionPosition, batches: Array<DecodedBatch<KafkaMessage>>, next: number): Promise<void> {
-    const k = key(pos.topic, pos.partition)
+    const k = partitionKey(pos.topic, pos.partition)
     const messages = messagesFrom(batches, pos.offset)
     const seeked = (): boolean => this.seeks.has(k) || !this.positions.has(k)
     if (this.runConfig.eachBatch) {
@@ -555,7 +554,7 @@ export class Consumer {
   }
 
   private isPaused(p: { topic: string; partition: number }): boolean {
-    return this.pausedSet.has(p.topic) || this.pausedSet.has(key(p.topic, p.partition))
+    return this.pausedSet.has(p.topic) || this.pausedSet.has(partitionKey(p.topic, p.partition))
   }
 
   private resolve(pos: PartitionPosition, nextOffset: number): void {
@@ -582,7 +581,7 @@ export class Consumer {
     if (offsets.length === 0) return
     await this.membership.commit(offsets)
     for (const o of offsets) {
-      const p = this.positions.get(key(o.topic, o.partition))
+      const p = this.positions.get(partitionKey(o.topic, o.partition))
       if (p) p.committed = Number(o.offset)
     }
   }
@@ -598,7 +597,7 @@ export class Consumer {
     }
     await this.membership.commit(offsets)
     for (const o of offsets) {
-      const p = this.positions.get(key(o.topic, o.partition))
+      const p = this.positions.get(partitionKey(o.topic, o.partition))
       if (p) p.committed = Number(o.offset)
     }
   }
@@ -607,14 +606,14 @@ export class Consumer {
   seek(args: { topic: string; partition: number; offset: string | number }): void {
     const offset = Number(args.offset)
     if (!Number.isInteger(offset) || offset < -2) throw new InvalidRequestError(`Invalid offset ${String(args.offset)}`)
-    this.seeks.set(key(args.topic, args.partition), offset)
+    this.seeks.set(partitionKey(args.topic, args.partition), offset)
     this.wake?.()
   }
 
   /** Stops fetching from topics or partitions until resume. */
   pause(topics: Array<{ topic: string; partitions?: number[] }>): void {
     for (const t of topics) {
-      if (t.partitions) for (const p of t.partitions) this.pausedSet.add(key(t.topic, p))
+      if (t.partitions) for (const p of t.partitions) this.pausedSet.add(partitionKey(t.topic, p))
       else this.pausedSet.add(t.topic)
     }
   }
@@ -622,10 +621,10 @@ export class Consumer {
   /** Resumes paused topics or partitions. */
   resume(topics: Array<{ topic: string; partitions?: number[] }>): void {
     for (const t of topics) {
-      if (t.partitions) for (const p of t.partitions) this.pausedSet.delete(key(t.topic, p))
+      if (t.partitions) for (const p of t.partitions) this.pausedSet.delete(partitionKey(t.topic, p))
       else {
         this.pausedSet.delete(t.topic)
-        for (const k of [...this.pausedSet]) if (k.startsWith(`${t.topic}\u0000`)) this.pausedSet.delete(k)
+        for (const k of [...this.pausedSet]) if (isPartitionKeyOf(k, t.topic)) this.pausedSet.delete(k)
       }
     }
     this.wake?.()
@@ -634,11 +633,13 @@ export class Consumer {
   /** The paused topics and partitions. */
   paused(): Array<{ topic: string; partitions: number[] }> {
     const out = new Map<string, number[]>()
+    // The set holds whole topics (their names) and single partitions (partition keys).
     for (const k of this.pausedSet) {
-      const [topic, p] = k.split('\u0000')
-      const list = out.get(topic!) ?? []
-      if (p !== undefined) list.push(Number(p))
-      out.set(topic!, list)
+      const p = parsePartitionKey(k)
+      const topic = p?.topic ?? k
+      const list = out.get(topic) ?? []
+      if (p !== undefined) list.push(p.partition)
+      out.set(topic, list)
     }
     return [...out].map(([topic, partitions]) => ({ topic, partitions }))
   }

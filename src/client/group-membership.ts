@@ -12,6 +12,7 @@ import { assignorByName, performAssignment, subscriptionProtocol, type Partition
 import { decodeAssignment, CONSUMER_PROTOCOL_TYPE, type TopicPartitions } from '../group/consumer-protocol.js'
 import type { TopicPartitionOffset } from './types.js'
 import { InvalidConfigError, InvalidRequestError } from '../errors.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** Settings of a membership (taken from the consumer's config). */
 export interface MembershipConfig {
@@ -173,7 +174,7 @@ export class GroupMembership {
     const res = this.coordinator.fetchOffsets({ groupId: this.config.groupId, topics: [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes })) })
     throwIfError(res.errorCode, `OffsetFetch ${this.config.groupId}`)
     const out = new Map<string, number>()
-    for (const t of res.topics) for (const p of t.partitions) out.set(`${t.name}\u0000${p.partitionIndex}`, p.committedOffset)
+    for (const t of res.topics) for (const p of t.partitions) out.set(partitionKey(t.name, p.partitionIndex), p.committedOffset)
     return out
   }
 

@@ -15,6 +15,7 @@ import type { Message, ProducerRecord, RecordMetadata } from './types.js'
 import {
   BrokerNotAvailableError, InvalidRequestError, InvalidRequiredAcksError, UnknownTopicOrPartitionError, isShardlogError,
 } from '../errors.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** Producer options (kafkajs names where kafkajs has the concept). */
 export interface ProducerConfig {
@@ -141,7 +142,7 @@ export class Producer {
       const byPartition = new Map<number, PartitionRecords>()
       // Only a partitioner that wants to hear of new batches (onNewBatch) needs the batch sizes followed.
       const openBatches = this.partitioner.onNewBatch === undefined ? undefined : new OpenBatchSizes((p) => {
-        const open = this.queues.get(queueKey(topic, p))?.open
+        const open = this.queues.get(partitionKey(topic, p))?.open
         return open !== undefined && open.acks === acks && open.compression === compression ? open.bytes : 0
       }, this.batchSize)
       for (const m of messages) {
@@ -210,7 +211,7 @@ export class Producer {
    */
   private enqueue(topic: string, partition: number, group: PartitionRecords, acks: number, compression: CompressionType): Promise<RecordMetadata> {
     const { records, sizes } = group
-    const key = queueKey(topic, partition)
+    const key = partitionKey(topic, partition)
     let q = this.queues.get(key)
     if (!q) this.queues.set(key, (q = { topic, partition, open: undefined, inFlight: 0, ready: [], sequence: 0 }))
     const queue = q
@@ -340,10 +341,6 @@ export class Producer {
   }
 }
 
-/** Key of a partition's queue in {@link Producer}'s `queues`. */
-function queueKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
-}
 
 /**
  * The producer's batching rule, for {@link Producer} and {@link OpenBatchSizes} alike: a batch

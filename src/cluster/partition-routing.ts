@@ -1,3 +1,4 @@
+import { partitionKey } from '../topic-partition.js'
 /**
  * The two halves of every call that spans partitions owned by several shards or brokers:
  * split the partitions by owner (one request each), then put the owners' answers back in
@@ -25,6 +26,6 @@ export function groupByOwner<O, T extends TopicPartitionRef>(items: readonly T[]
 /** The owners' answers, one per requested partition, in the order of `requested`. */
 export function inRequestOrder<R extends TopicPartitionRef>(requested: readonly TopicPartitionRef[], answers: ReadonlyArray<readonly R[]>): R[] {
   const index = new Map<string, R>()
-  for (const list of answers) for (const r of list) index.set(`${r.topic}\u0000${r.partition}`, r)
-  return requested.map((p) => index.get(`${p.topic}\u0000${p.partition}`)!)
+  for (const list of answers) for (const r of list) index.set(partitionKey(r.topic, r.partition), r)
+  return requested.map((p) => index.get(partitionKey(p.topic, p.partition))!)
 }

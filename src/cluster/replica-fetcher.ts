@@ -14,6 +14,7 @@ import type { PartitionInfo } from './topic-table.js'
 import { fetchAcrossShards } from './fetch-fanout.js'
 import { FetchIsolation } from '../shard/shard-codec.js'
 import { isShardlogError } from '../errors.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** What a fetcher asks of the cluster. */
 export interface FetcherPorts {
@@ -32,7 +33,6 @@ interface Followed {
   highWatermark: number
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 const EXPECTED_WHILE_METADATA_MOVES = new Set([
   'BROKER_NOT_AVAILABLE', 'KAFKA_STORAGE_ERROR', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION',
@@ -81,21 +81,21 @@ export class ReplicaFetcher {
           await this.sleep(50)
           continue
         }
-        const wanted = new Set(parts.map((p) => key(p.topic, p.partition)))
+        const wanted = new Set(parts.map((p) => partitionKey(p.topic, p.partition)))
         for (const k of [...this.followed.keys()]) if (!wanted.has(k)) this.followed.delete(k)
         for (const p of parts) {
-          const f = this.followed.get(key(p.topic, p.partition))
+          const f = this.followed.get(partitionKey(p.topic, p.partition))
           if (!f || f.epoch !== p.leaderEpoch) await this.startFollowing(p, follower, leader)
         }
         if (!this.running) break
         const results = await fetchAcrossShards(
           { maxWaitMs: this.maxWaitMs, minBytes: 1, maxBytes: 16 * 1024 * 1024, isolation: FetchIsolation.LogEnd },
-          parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: this.followed.get(key(p.topic, p.partition))!.logEndOffset, maxBytes: 4 * 1024 * 1024 })),
+          parts.map((p) => ({ topic: p.topic, partition: p.partition, offset: this.followed.get(partitionKey(p.topic, p.partition))!.logEndOffset, maxBytes: 4 * 1024 * 1024 })),
           (topic, partition) => leader.shardOf(topic, partition),
         )
         if (!this.running || !this.ports.canReach(this.followerId, this.leaderId)) continue
         for (const r of results) {
-          const k = key(r.topic, r.partition)
+          const k = partitionKey(r.topic, r.partition)
           const f = this.followed.get(k)
           if (!f) continue
           if (r.errorCode === 1) {
@@ -145,7 +145,7 @@ export class ReplicaFetcher {
         logEndOffset = endOffset
       }
     }
-    this.followed.set(key(p.topic, p.partition), { epoch: p.leaderEpoch, logEndOffset, highWatermark: -1 })
+    this.followed.set(partitionKey(p.topic, p.partition), { epoch: p.leaderEpoch, logEndOffset, highWatermark: -1 })
   }
 
   /** Stops the loop and waits for it. */

@@ -6,6 +6,7 @@
  * `replica.lag.time.max.ms`), proposed to the controller as AlterPartition does.
  */
 import type { PartitionInfo } from './topic-table.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** What the replication manager needs from the cluster. */
 export interface ReplicationPorts {
@@ -30,7 +31,6 @@ interface PartitionReplication {
   altering: boolean
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 /** Tracks followers and drives high watermarks and ISR changes. */
 export class ReplicationManager {
@@ -39,7 +39,7 @@ export class ReplicationManager {
   constructor(private readonly ports: ReplicationPorts, private readonly replicaLagTimeMaxMs: number) {}
 
   private state(topic: string, partition: number): PartitionReplication {
-    const k = key(topic, partition)
+    const k = partitionKey(topic, partition)
     let s = this.partitions.get(k)
     if (!s) this.partitions.set(k, (s = { leaderLogEndOffset: 0, highWatermark: -1, followers: new Map(), altering: false }))
     return s
@@ -47,7 +47,7 @@ export class ReplicationManager {
 
   /** Forgets a partition (deleted, or its leader changed: the new leader starts fresh). */
   reset(topic: string, partition: number): void {
-    this.partitions.delete(key(topic, partition))
+    this.partitions.delete(partitionKey(topic, partition))
   }
 
   /**

@@ -12,6 +12,7 @@ import { UnknownServerError } from '../errors.js'
 import type { GroupCoordinator } from './group-coordinator.js'
 import { throwIfError } from './group-coordinator.js'
 import type { GroupState } from './group-metadata.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** Port to the partitions' high watermarks (ListOffsets latest, read_uncommitted). */
 export type HighWatermarkPort = (topic: string, partition: number) => Promise<number>
@@ -62,7 +63,7 @@ export interface GroupLag extends LagReport {
 export function computeLag(input: LagInput): LagReport {
   const rows = new Map<string, PartitionLag>()
   const row = (topic: string, partition: number): PartitionLag => {
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     let r = rows.get(key)
     if (r === undefined) {
       r = { topic, partition, currentOffset: null, logEndOffset: null, lag: null, memberId: null, groupInstanceId: null, clientId: null, host: null }
@@ -109,7 +110,7 @@ export async function describeGroupLag(coordinator: GroupCoordinator, groupId: s
     topic: tp.topic, partition, memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, host: m.clientHost,
   }))))
   const keys = new Map<string, { topic: string; partition: number }>()
-  for (const p of [...committed, ...owners]) keys.set(`${p.topic}\u0000${p.partition}`, { topic: p.topic, partition: p.partition })
+  for (const p of [...committed, ...owners]) keys.set(partitionKey(p.topic, p.partition), { topic: p.topic, partition: p.partition })
   const highWatermarks = await Promise.all([...keys.values()].map(async ({ topic, partition }) => ({ topic, partition, highWatermark: await highWatermark(topic, partition) })))
   return { groupId, state: described.groupState, ...computeLag({ committed, highWatermarks, owners }) }
 }

@@ -17,6 +17,7 @@ import {
 } from './shard-codec.js'
 import type { RingPayload } from './ring.js'
 import { RequestTable } from './request-table.js'
+import { partitionKey } from '../topic-partition.js'
 
 /** Start-up parameters of a shard worker (JSON, passed as workerData). */
 export interface ShardRuntimeOptions {
@@ -84,7 +85,7 @@ export class ShardRuntime {
 
   /** The replica of a partition this shard hosts, or undefined. */
   private hosted(topic: string, partition: number): PartitionReplica | undefined {
-    return this.replicas.get(`${topic}\u0000${partition}`)
+    return this.replicas.get(partitionKey(topic, partition))
   }
 
   private replica(topic: string, partition: number): PartitionReplica {
@@ -94,7 +95,7 @@ export class ShardRuntime {
   }
 
   private openPartition(m: OpenPartitionMessage): Uint8Array {
-    const key = `${m.topic}\u0000${m.partition}`
+    const key = partitionKey(m.topic, m.partition)
     const existing = this.replicas.get(key)
     const config = parseLogConfig(m.configs, this.defaults)
     if (existing) {
@@ -108,7 +109,7 @@ export class ShardRuntime {
   }
 
   private deletePartition(m: PartitionRef): Uint8Array {
-    const key = `${m.topic}\u0000${m.partition}`
+    const key = partitionKey(m.topic, m.partition)
     const r = this.replicas.get(key)
     this.replicas.delete(key)
     r?.detach()

@@ -148,6 +148,21 @@ describe('client > Producer and Consumer', () => {
     await consumer.disconnect()
   })
 
+  it('paused() lists whole topics and single partitions; resuming a topic resumes its partitions, not those of a topic whose name it begins', async () => {
+    const cluster = await startCluster()
+    const consumer = cluster.consumer({})
+    consumer.pause([{ topic: 'orders' }, { topic: 'orders-eu', partitions: [1, 4] }, { topic: 'order', partitions: [0] }])
+    consumer.pause([{ topic: 'orders', partitions: [2] }])
+    const byTopic = (list: Array<{ topic: string; partitions: number[] }>): Record<string, number[]> =>
+      Object.fromEntries(list.map((p) => [p.topic, [...p.partitions].sort((a, b) => a - b)]))
+    expect(byTopic(consumer.paused())).toEqual({ orders: [2], 'orders-eu': [1, 4], order: [0] })
+    consumer.resume([{ topic: 'orders' }])
+    expect(byTopic(consumer.paused())).toEqual({ 'orders-eu': [1, 4], order: [0] })
+    consumer.resume([{ topic: 'orders-eu', partitions: [4] }])
+    expect(byTopic(consumer.paused())).toEqual({ 'orders-eu': [1], order: [0] })
+    await consumer.disconnect()
+  })
+
   it('restart with the same dataDir brings back every topic, record and offset', async () => {
     const dataDir = tempDir()
     const topic = topicName()

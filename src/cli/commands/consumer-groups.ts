@@ -21,6 +21,7 @@ import {
   OffsetSpec, comparePartitions, type GroupDescription, type PartitionOffset, type WireAdmin,
 } from '../../protocol/client/wire-admin.js'
 import { bootstrapOption, collectList, integerAtLeast, processIo, runCommand, withAdmin, type CliIo } from '../cli-common.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** Kafka's MISSING_COLUMN_VALUE. */
 const MISSING = '-'
@@ -135,7 +136,7 @@ export async function collectGroupOffsets(admin: WireAdmin, groupId: string): Pr
   const description = await admin.describeGroup(groupId)
   if (description.state === 'Dead') return { state: 'Dead', rows: [] }
   const committed = await admin.fetchCommittedOffsets(groupId)
-  const committedOf = new Map(committed.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
+  const committedOf = new Map(committed.map((c) => [partitionKey(c.topic, c.partition), c.offset]))
   const members = membersWithAssignments(description).sort((a, b) => b.partitions.length - a.partitions.length)
   const assigned = new Set<string>()
   const pending: Array<Omit<GroupOffsetRow, 'logEndOffset' | 'lag' | 'currentOffset'>> = []
@@ -145,18 +146,18 @@ export async function collectGroupOffsets(admin: WireAdmin, groupId: string): Pr
       continue
     }
     for (const tp of [...m.partitions].sort((a, b) => a.partition - b.partition || (a.topic < b.topic ? -1 : 1))) {
-      assigned.add(`${tp.topic}\u0000${tp.partition}`)
+      assigned.add(partitionKey(tp.topic, tp.partition))
       pending.push({ group: groupId, topic: tp.topic, partition: tp.partition, consumerId: m.memberId, host: m.clientHost, clientId: m.clientId })
     }
   }
   for (const c of [...committed].sort(comparePartitions)) {
-    if (assigned.has(`${c.topic}\u0000${c.partition}`)) continue
+    if (assigned.has(partitionKey(c.topic, c.partition))) continue
     pending.push({ group: groupId, topic: c.topic, partition: c.partition, consumerId: MISSING, host: MISSING, clientId: MISSING })
   }
   const logEnd = await logEndOffsets(admin, pending.filter((r) => r.topic !== null) as Array<{ topic: string; partition: number }>)
   const rows = pending.map((r): GroupOffsetRow => {
     if (r.topic === null || r.partition === null) return { ...r, currentOffset: null, logEndOffset: null, lag: null }
-    const k = `${r.topic}\u0000${r.partition}`
+    const k = partitionKey(r.topic, r.partition)
     const currentOffset = committedOf.get(k) ?? null
     const logEndOffset = logEnd.get(k) ?? null
     const lag = currentOffset !== null && logEndOffset !== null ? logEndOffset - currentOffset : null
@@ -258,7 +259,7 @@ async function logEndOffsets(admin: WireAdmin, partitions: ReadonlyArray<{ topic
   }
   await Promise.all([...byTopic.values()].map(async (list) => {
     try {
-      for (const o of await admin.listOffsets(list, OffsetSpec.LATEST)) out.set(`${o.topic}\u0000${o.partition}`, o.offset)
+      for (const o of await admin.listOffsets(list, OffsetSpec.LATEST)) out.set(partitionKey(o.topic, o.partition), o.offset)
     } catch {
       // Kafka's tool shows such partitions with '-' as well (LogOffsetResult.Unknown).
     }
@@ -285,7 +286,7 @@ async function partitionsToReset(admin: WireAdmin, groupId: string, topics: read
   }
   const seen = new Set<string>()
   return out.filter((p) => {
-    const k = `${p.topic}\u0000${p.partition}`
+    const k = partitionKey(p.topic, p.partition)
     if (seen.has(k)) return false
     seen.add(k)
     return true
@@ -301,9 +302,9 @@ async function plannedOffsets(admin: WireAdmin, groupId: string, partitions: Rea
     case 'offset':
       return clampToLog(admin, partitions.map((p) => ({ ...p, offset: scenario.offset })))
     case 'shift': {
-      const committed = new Map((await admin.fetchCommittedOffsets(groupId, partitions)).map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]))
+      const committed = new Map((await admin.fetchCommittedOffsets(groupId, partitions)).map((c) => [partitionKey(c.topic, c.partition), c.offset]))
       return clampToLog(admin, partitions.map((p) => {
-        const current = committed.get(`${p.topic}\u0000${p.partition}`)
+        const current = committed.get(partitionKey(p.topic, p.partition))
         if (current === undefined) throw new InvalidRequestError(`Cannot shift offset for partition ${p.topic}-${p.partition} since there is no current committed offset`)
         return { ...p, offset: current + scenario.by }
       }))
@@ -313,8 +314,8 @@ async function plannedOffsets(admin: WireAdmin, groupId: string, partitions: Rea
       // No record at or after the time: Kafka falls back to the log end offset.
       const missing = found.filter((o) => o.offset < 0)
       const ends = await admin.listOffsets(missing, OffsetSpec.LATEST)
-      const endOf = new Map(ends.map((e) => [`${e.topic}\u0000${e.partition}`, e.offset]))
-      return found.map((o) => (o.offset >= 0 ? o : { ...o, offset: endOf.get(`${o.topic}\u0000${o.partition}`) as number }))
+      const endOf = new Map(ends.map((e) => [partitionKey(e.topic, e.partition), e.offset]))
+      return found.map((o) => (o.offset >= 0 ? o : { ...o, offset: endOf.get(partitionKey(o.topic, o.partition)) as number }))
     }
   }
 }

@@ -9,8 +9,9 @@
  * CooperativeStickyAssignor userData V0).
  */
 import type { TopicPartitions } from '../consumer-protocol.js'
-import { flatten, tpKey, type AssignmentContext, type AssignorMember, type GroupAssignment, type OwnedState, type PartitionAssignor } from './index.js'
+import { flatten, type AssignmentContext, type AssignorMember, type GroupAssignment, type OwnedState, type PartitionAssignor } from './index.js'
 import { stickyAssign, type MemberOwnership } from './sticky.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** The cooperative sticky assignor. */
 export const cooperativeStickyAssignor: PartitionAssignor = {
@@ -29,7 +30,7 @@ export const cooperativeStickyAssignor: PartitionAssignor = {
     const adjusted: GroupAssignment = new Map()
     for (const [memberId, list] of assignment) {
       adjusted.set(memberId, list
-        .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => transferring.get(tpKey(tp.topic, p)) !== memberId) }))
+        .map((tp) => ({ topic: tp.topic, partitions: tp.partitions.filter((p) => transferring.get(partitionKey(tp.topic, p)) !== memberId) }))
         .filter((tp) => tp.partitions.length > 0))
     }
     return adjusted
@@ -55,8 +56,8 @@ function partitionsTransferringOwnership(members: readonly AssignorMember[], ass
   const added = new Map<string, string>()
   const revoked = new Set<string>()
   for (const m of members) {
-    const owned = new Set(flatten(m.subscription.ownedPartitions).map((tp) => tpKey(tp.topic, tp.partition)))
-    const assigned = new Set(flatten(assignment.get(m.memberId) ?? ([] as TopicPartitions[])).map((tp) => tpKey(tp.topic, tp.partition)))
+    const owned = new Set(flatten(m.subscription.ownedPartitions).map((tp) => partitionKey(tp.topic, tp.partition)))
+    const assigned = new Set(flatten(assignment.get(m.memberId) ?? ([] as TopicPartitions[])).map((tp) => partitionKey(tp.topic, tp.partition)))
     for (const key of assigned) if (!owned.has(key)) added.set(key, m.memberId)
     for (const key of owned) if (!assigned.has(key)) revoked.add(key)
   }

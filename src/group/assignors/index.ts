@@ -164,10 +164,6 @@ export function partitionsOf(context: AssignmentContext, topic: string): number 
   return n === undefined || !Number.isInteger(n) || n < 0 ? 0 : n
 }
 
-/** A map key for a partition. */
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`
-}
 
 /** Flattens TopicPartitions into single partitions. */
 export function flatten(list: readonly TopicPartitions[]): TopicPartition[] {

@@ -23,9 +23,10 @@
 import { StructReader, StructWriter, type TopicPartitions } from '../consumer-protocol.js'
 import { InvalidRequestError, UnknownServerError } from '../../errors.js'
 import {
-  compareMembers, compareStrings, flatten, partitionsOf, toGroupAssignment, tpKey,
+  compareMembers, compareStrings, flatten, partitionsOf, toGroupAssignment,
   type AssignmentContext, type AssignorMember, type GroupAssignment, type OwnedState, type PartitionAssignor, type TopicPartition,
 } from './index.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** What a member reports owning: its partitions and their generation (null when unknown). */
 export interface MemberOwnership {
@@ -87,7 +88,7 @@ export function stickyAssign(context: AssignmentContext, ownership: (member: Ass
     const subscribed = subscriptions.get(m.memberId) as Set<string>
     const seen = new Set<string>()
     owned.set(m.memberId, (owned.get(m.memberId) ?? []).filter((tp) => {
-      const key = tpKey(tp.topic, tp.partition)
+      const key = partitionKey(tp.topic, tp.partition)
       const ok = subscribed.has(tp.topic) && Number.isInteger(tp.partition) && tp.partition >= 0 &&
         tp.partition < partitionsOf(context, tp.topic) && !seen.has(key)
       seen.add(key)
@@ -129,19 +130,19 @@ function resolveOwnership(members: readonly AssignorMember[], allTopics: Readonl
     highest.push(m.memberId)
     for (const tp of reported) {
       if (!allTopics.has(tp.topic)) continue
-      const key = tpKey(tp.topic, tp.partition)
+      const key = partitionKey(tp.topic, tp.partition)
       const other = claims.get(key)
       claims.set(key, m.memberId)
       if (other === undefined) {
         ;(owned.get(m.memberId) as TopicPartition[]).push(tp)
       } else if (other !== m.memberId) {
-        owned.set(other, (owned.get(other) as TopicPartition[]).filter((o) => tpKey(o.topic, o.partition) !== key))
+        owned.set(other, (owned.get(other) as TopicPartition[]).filter((o) => partitionKey(o.topic, o.partition) !== key))
         multiplyClaimed.add(key)
       }
     }
   }
   if (multiplyClaimed.size > 0) {
-    for (const [id, list] of owned) owned.set(id, list.filter((tp) => !multiplyClaimed.has(tpKey(tp.topic, tp.partition))))
+    for (const [id, list] of owned) owned.set(id, list.filter((tp) => !multiplyClaimed.has(partitionKey(tp.topic, tp.partition))))
   }
   return owned
 }
@@ -168,7 +169,7 @@ function constrainedAssign(members: readonly AssignorMember[], allPartitions: re
   let exactlyMin: string[] = []
   const assigned = new Set<string>()
   const keep = (id: string, list: readonly TopicPartition[]): void => {
-    for (const tp of list) assigned.add(tpKey(tp.topic, tp.partition))
+    for (const tp of list) assigned.add(partitionKey(tp.topic, tp.partition))
     ;(assignment.get(id) as TopicPartition[]).push(...list)
   }
   for (const m of members) {
@@ -187,7 +188,7 @@ function constrainedAssign(members: readonly AssignorMember[], allPartitions: re
   }
   let cursor = 0
   for (const tp of allPartitions) {
-    if (assigned.has(tpKey(tp.topic, tp.partition))) continue
+    if (assigned.has(partitionKey(tp.topic, tp.partition))) continue
     let id: string
     const fromUnderMin = underMin.length > 0
     if (fromUnderMin) {
@@ -219,7 +220,7 @@ function generalAssign(members: readonly AssignorMember[], allPartitions: readon
   owned: ReadonlyMap<string, TopicPartition[]>, subscriptions: ReadonlyMap<string, ReadonlySet<string>>): Map<string, TopicPartition[]> {
   const order = new Map(members.map((m, i) => [m.memberId, i]))
   const assignment = new Map<string, TopicPartition[]>(members.map((m) => [m.memberId, [...(owned.get(m.memberId) ?? [])]]))
-  const assigned = new Set([...assignment.values()].flatMap((l) => l.map((tp) => tpKey(tp.topic, tp.partition))))
+  const assigned = new Set([...assignment.values()].flatMap((l) => l.map((tp) => partitionKey(tp.topic, tp.partition))))
   const eligible = (topic: string): string[] => members.filter((m) => (subscriptions.get(m.memberId) as ReadonlySet<string>).has(topic)).map((m) => m.memberId)
   const eligibleByTopic = new Map<string, string[]>()
   for (const tp of allPartitions) if (!eligibleByTopic.has(tp.topic)) eligibleByTopic.set(tp.topic, eligible(tp.topic))
@@ -233,7 +234,7 @@ function generalAssign(members: readonly AssignorMember[], allPartitions: readon
   }
   // Partitions with the fewest candidates first, so flexible ones fill the gaps.
   const unassigned = allPartitions
-    .filter((tp) => !assigned.has(tpKey(tp.topic, tp.partition)))
+    .filter((tp) => !assigned.has(partitionKey(tp.topic, tp.partition)))
     .sort((a, b) => (eligibleByTopic.get(a.topic) as string[]).length - (eligibleByTopic.get(b.topic) as string[]).length)
   for (const tp of unassigned) {
     const to = leastLoaded(eligibleByTopic.get(tp.topic) as string[])

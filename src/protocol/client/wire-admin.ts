@@ -16,6 +16,7 @@ import type { KafkaConnection } from '../connection.js'
 import type { DescribedGroup } from '../messages/describe-groups.js'
 import { ZERO_UUID } from '../reader.js'
 import { KafkaClient, isStaleMetadataError, throwIfError, type TopicMetadata } from './kafka-client.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** Kafka's ConfigResource.Type.TOPIC. */
 export const CONFIG_RESOURCE_TOPIC = 2
@@ -275,11 +276,11 @@ export class WireAdmin {
           for (const p of t.partitions) {
             throwIfError(p.errorCode, `listing offsets of ${t.name}-${p.partitionIndex}`)
             // ListOffsets v0 answers in oldStyleOffsets.
-            found.set(`${t.name}\u0000${p.partitionIndex}`, p.oldStyleOffsets.length > 0 ? p.oldStyleOffsets[0] as number : p.offset)
+            found.set(partitionKey(t.name, p.partitionIndex), p.oldStyleOffsets.length > 0 ? p.oldStyleOffsets[0] as number : p.offset)
           }
         }
       }))
-      return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: found.get(`${p.topic}\u0000${p.partition}`) ?? -1 }))
+      return partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: found.get(partitionKey(p.topic, p.partition)) ?? -1 }))
     }, { onRetry: async (err) => { if (isStaleMetadataError(err)) await this.client.refreshMetadata(topics) } })
   }
 
@@ -367,7 +368,7 @@ export class WireAdmin {
    */
   async commitGroupOffsets(groupId: string, offsets: readonly PartitionOffset[]): Promise<void> {
     if (offsets.length === 0) return
-    const offsetOf = new Map(offsets.map((o) => [`${o.topic}\u0000${o.partition}`, o.offset]))
+    const offsetOf = new Map(offsets.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
     await this.onCoordinator(groupId, async (connection) => {
       const response = await connection.request(ApiKey.OffsetCommit, {
         groupId,
@@ -379,7 +380,7 @@ export class WireAdmin {
           name,
           partitions: ps.map((partition) => ({
             partitionIndex: partition,
-            committedOffset: offsetOf.get(`${name}\u0000${partition}`) as number,
+            committedOffset: offsetOf.get(partitionKey(name, partition)) as number,
             committedLeaderEpoch: -1,
             commitTimestamp: -1,
             committedMetadata: '',

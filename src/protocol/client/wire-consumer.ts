@@ -34,6 +34,7 @@ import type { FetchResponse } from '../messages/fetch.js'
 import { ZERO_UUID } from '../reader.js'
 import { KafkaClient, isStaleMetadataError, throwIfError } from './kafka-client.js'
 import { OffsetSpec, WireAdmin, groupByTopic, type PartitionOffset } from './wire-admin.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** What to do without a committed offset, or when the offset is out of range (Kafka's `auto.offset.reset`). */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none'
@@ -135,7 +136,6 @@ interface FetchOutcome {
   topicNames: Map<string, string>
 }
 
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`
 
 /** A consumer over the Kafka wire protocol. */
 export class WireConsumer {
@@ -258,7 +258,7 @@ export class WireConsumer {
     if (this.manual !== undefined) await this.admin.commitGroupOffsets(this.member.groupId, offsets)
     else await this.member.commit(offsets)
     for (const o of offsets) {
-      const p = this.partitions.get(key(o.topic, o.partition))
+      const p = this.partitions.get(partitionKey(o.topic, o.partition))
       if (p !== undefined) p.committed = o.offset
     }
   }
@@ -269,7 +269,7 @@ export class WireConsumer {
    * as consumed, and a later commit stores exactly this position.
    */
   markConsumed(topic: string, partition: number, offset: number): void {
-    const p = this.partitions.get(key(topic, partition))
+    const p = this.partitions.get(partitionKey(topic, partition))
     if (p === undefined) return
     p.consumed = offset
     p.marked = true
@@ -357,7 +357,7 @@ export class WireConsumer {
     }
     const next = new Map<string, PartitionState>()
     for (const w of wanted) {
-      const k = key(w.topic, w.partition)
+      const k = partitionKey(w.topic, w.partition)
       const state = this.partitions.get(k) ?? {
         topic: w.topic, partition: w.partition, position: w.offset ?? -1, consumed: w.offset ?? -1, committed: -1, highWatermark: -1, fetching: false, marked: false,
       }
@@ -368,7 +368,7 @@ export class WireConsumer {
     if (this.member !== undefined && unresolved.length > 0) {
       const committed = await this.admin.fetchCommittedOffsets(this.member.groupId, unresolved)
       for (const c of committed) {
-        const p = next.get(key(c.topic, c.partition))
+        const p = next.get(partitionKey(c.topic, c.partition))
         if (p !== undefined) {
           p.position = c.offset
           p.consumed = c.offset
@@ -418,7 +418,7 @@ export class WireConsumer {
   /** One Fetch to `leader`; never rejects (the outcome carries the error). */
   private async fetchFrom(leader: number, states: PartitionState[]): Promise<FetchOutcome> {
     const requested = states.map((state) => ({ state, offset: state.position }))
-    const offsetOf = new Map(requested.map((r) => [key(r.state.topic, r.state.partition), r.offset]))
+    const offsetOf = new Map(requested.map((r) => [partitionKey(r.state.topic, r.state.partition), r.offset]))
     for (const s of states) s.fetching = true
     const topicNames = new Map<string, string>()
     try {
@@ -443,7 +443,7 @@ export class WireConsumer {
           partitions: partitions.map((partition) => ({
             partition,
             currentLeaderEpoch: -1,
-            fetchOffset: offsetOf.get(key(topic, partition)) as number,
+            fetchOffset: offsetOf.get(partitionKey(topic, partition)) as number,
             lastFetchedEpoch: -1,
             logStartOffset: -1,
             partitionMaxBytes: this.maxPartitionBytes,
@@ -464,12 +464,12 @@ export class WireConsumer {
     if (outcome.error !== undefined) throw outcome.error
     const response = outcome.response as FetchResponse
     throwIfError(response.errorCode, `fetching from broker ${outcome.leader}`)
-    const asked = new Map(outcome.requested.map((r) => [key(r.state.topic, r.state.partition), r]))
+    const asked = new Map(outcome.requested.map((r) => [partitionKey(r.state.topic, r.state.partition), r]))
     for (const t of response.responses) {
       const topic = t.topic !== '' ? t.topic : outcome.topicNames.get(t.topicId) ?? ''
       for (const p of t.partitions) {
-        const request = asked.get(key(topic, p.partitionIndex))
-        const state = this.partitions.get(key(topic, p.partitionIndex))
+        const request = asked.get(partitionKey(topic, p.partitionIndex))
+        const state = this.partitions.get(partitionKey(topic, p.partitionIndex))
         // Assignment changed or someone moved the position while the fetch was out: drop it.
         if (request === undefined || state !== request.state || state.position !== request.offset || !this.running) continue
         if (p.errorCode === 1) {
@@ -621,7 +621,7 @@ class GroupMember {
 
   /** Commits offsets in this member's generation. */
   async commit(offsets: readonly PartitionOffset[]): Promise<void> {
-    const offsetOf = new Map(offsets.map((o) => [key(o.topic, o.partition), o.offset]))
+    const offsetOf = new Map(offsets.map((o) => [partitionKey(o.topic, o.partition), o.offset]))
     const connection = await this.client.coordinatorConnection(this.groupId)
     const response = await connection.request(ApiKey.OffsetCommit, {
       groupId: this.groupId,
@@ -633,7 +633,7 @@ class GroupMember {
         name,
         partitions: partitions.map((partition) => ({
           partitionIndex: partition,
-          committedOffset: offsetOf.get(key(name, partition)) as number,
+          committedOffset: offsetOf.get(partitionKey(name, partition)) as number,
           committedLeaderEpoch: -1,
           commitTimestamp: -1,
           committedMetadata: '',

@@ -41,6 +41,7 @@ import { encodeRecordBatch, type RecordInput } from '../../records/record-batch.
 import { ApiKey } from '../api-keys.js'
 import type { PartitionProduceData, ProduceResponse } from '../messages/produce.js'
 import { KafkaClient, isStaleMetadataError, throwIfError } from './kafka-client.js'
+import { partitionKey } from '../../topic-partition.js'
 
 /** Bytes counted per record on top of key, value and headers (Kafka's estimate of record overhead). */
 const RECORD_OVERHEAD_BYTES = 24
@@ -333,7 +334,7 @@ export class WireProducer {
   }
 
   private queueOf(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\u0000${partition}`
+    const key = partitionKey(topic, partition)
     let queue = this.queues.get(key)
     if (queue === undefined) {
       queue = { topic, partition, open: undefined, lingerTimer: undefined, ready: [], inFlight: 0, sequence: 0 }
@@ -494,10 +495,10 @@ export class WireProducer {
     }
     const results = new Map<string, { errorCode: number; baseOffset: number; logAppendTimeMs: number; errorMessage: string | null }>()
     for (const t of response.responses) {
-      for (const p of t.partitionResponses) results.set(`${t.name}\u0000${p.index}`, p)
+      for (const p of t.partitionResponses) results.set(partitionKey(t.name, p.index), p)
     }
     for (const batch of batches) {
-      const r = results.get(`${batch.topic}\u0000${batch.partition}`)
+      const r = results.get(partitionKey(batch.topic, batch.partition))
       if (r === undefined) {
         this.fail(batch, new NetworkError(`the Produce response has no result for ${batch.topic}-${batch.partition}`))
       } else if (r.errorCode === 0 || (this.idempotent && r.errorCode === DUPLICATE_SEQUENCE_NUMBER)) {
