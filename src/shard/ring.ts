@@ -329,12 +329,12 @@ export class RingProducer extends RingEnd {
    * the flag (it notifies). `waitAsync` itself compares readIndex with the value we last saw
    * before it parks, so a notify that lands between our check and the park is not lost.
    *
-   * Only the producer clears the flag, once it has its room. Unlike the data side, where any
-   * new frame is enough for the consumer, one release may be too small for the message we
-   * wait to write: if the consumer cleared the flag on that release (as it once did, with a
-   * compareExchange), we would see the new readIndex, still lack room, park with the flag
-   * down, and no later release would wake us. The price is a notify per release while we
-   * sleep or are waking, and only then.
+   * Only the producer clears the flag, once it has its room, as only the consumer clears its
+   * own on the data side (see {@link RingConsumer.waitForDataSync}). One release may be too
+   * small for the message we wait to write: if the consumer cleared the flag on that release
+   * (as it once did, with a compareExchange), we would see the new readIndex, still lack room,
+   * park with the flag down, and no later release would wake us. The price is a notify per
+   * release while we sleep or are waking, and only then.
    */
   waitForSpaceAsync(message: RingMessage): Promise<unknown> | undefined {
     const remaining = message.payload.length - message.sent
@@ -403,16 +403,12 @@ export class RingProducer extends RingEnd {
    * Makes the frames written so far visible and wakes the consumer if it sleeps.
    * Ordering: the `Atomics.store` of writeIndex comes after the frame's plain stores (so the
    * consumer that loads the new index sees the bytes), and before the load of consumerSleeping
-   * (Dekker, see {@link RingConsumer.waitForDataSync}). The compareExchange lets exactly one
-   * write per sleep pay for `Atomics.notify`; the plain load in front keeps the common case
-   * (consumer awake) to one uncontended read.
+   * (Dekker, see {@link RingConsumer.waitForDataSync}). The consumer awake costs one uncontended
+   * load. The flag is left up for the consumer to lower once it reads (see there why).
    */
   #publish(): void {
     Atomics.store(this.control, kWriteIndexField, this.#write)
-    if (Atomics.load(this.control, kConsumerSleepingField) !== 0 &&
-        Atomics.compareExchange(this.control, kConsumerSleepingField, 1, 0) === 1) {
-      Atomics.notify(this.control, kWriteIndexField)
-    }
+    if (Atomics.load(this.control, kConsumerSleepingField) !== 0) Atomics.notify(this.control, kWriteIndexField)
   }
 }
 
@@ -434,6 +430,10 @@ export class RingConsumer extends RingEnd {
   constructor(sab: SharedArrayBuffer, name = 'ring') {
     super(sab, name)
     this.#read = Atomics.load(this.control, kReadIndexField)
+  }
+
+  readonly #lowerFlag = (): void => {
+    Atomics.store(this.control, kConsumerSleepingField, 0)
   }
 
   /** True when at least one frame is waiting to be read. */
@@ -483,12 +483,20 @@ export class RingConsumer extends RingEnd {
    *
    * Lost wake-up prevention, the `sleeping` flag pattern:
    *   consumer: store consumerSleeping=1; load writeIndex; if still empty, wait(writeIndex == read)
-   *   producer: store writeIndex;         load consumerSleeping; if 1, clear it and notify
+   *   producer: store writeIndex;         load consumerSleeping; if 1, notify
    * With sequentially consistent atomics at least one side sees the other's store: either we
    * see the new frame and do not sleep, or the producer sees the flag and notifies. If the
    * notify comes before we park, `Atomics.wait` compares writeIndex with our read index
    * atomically with parking and returns 'not-equal' at once. The flag only saves the producer
    * a notify per frame while we are awake; the value check is what makes sleeping safe.
+   *
+   * Only the consumer lowers its flag, once its wait is over (here after `Atomics.wait`; when the
+   * promise of {@link waitForDataAsync} settles). A producer that lowered it when notifying (it once did, with a
+   * compareExchange, to notify once per sleep) could spend it on a frame we had already read:
+   * it stores writeIndex, we read the frame, raise the flag for our next wait, the producer's
+   * load now sees that flag, lowers it and notifies before we park; the index has not moved
+   * since we read, so we park, with the flag down, and no later frame wakes us. That hung a
+   * benchmark run. The price is a notify per frame published between our wake-up and our read.
    */
   waitForDataSync(timeoutMs: number): boolean {
     if (this.hasFrames()) return true
@@ -502,7 +510,8 @@ export class RingConsumer extends RingEnd {
    * The event-loop-friendly form of {@link waitForDataSync}: returns `undefined` when frames are
    * waiting already or the ring is closed (the caller checks {@link isClosed}, or it would
    * spin), else a promise that settles when the producer published a frame or the ring was
-   * closed. Same flag protocol; the producer clears the flag before it notifies.
+   * closed. Same flag protocol; the flag comes down when the wait settles, before the caller's
+   * callbacks run, so a frame published after that is found by the caller's next look.
    */
   waitForDataAsync(): Promise<unknown> | undefined {
     if (this.hasFrames()) return undefined
@@ -512,7 +521,9 @@ export class RingConsumer extends RingEnd {
       return undefined
     }
     const wait = waitAsync(this.control, kWriteIndexField, this.#read)
-    if (wait.async) return wait.value
+    // The flag comes down once the wait is over, not at our next drain: a drain on another
+    // path while this wait is still parked must leave it up, or no frame would wake the wait.
+    if (wait.async) return wait.value.then(this.#lowerFlag)
     Atomics.store(this.control, kConsumerSleepingField, 0)
     return undefined
   }

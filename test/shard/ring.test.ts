@@ -1,10 +1,14 @@
+import { Worker } from 'node:worker_threads'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { frameBytes, kFlagError, kFrameHeaderBytes, kMaxUserOp } from '../../src/shard/frame.js'
 import {
   GatherPayload, MessageBacklog, RingConsumer, RingProducer, assertShardRings, createRingBuffer, createShardRings,
-  kProducerWaitingField, kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage, type RingPayload,
+  kConsumerSleepingField, kProducerWaitingField, kReadIndexField, kRingControlBytes, kWriteIndexField, type RingMessage,
+  type RingPayload,
 } from '../../src/shard/ring.js'
+import { workerExecArgv } from '../../src/shard/worker-url.js'
+import type { RingWriterData } from './fixtures/ring-writer.js'
 
 interface Received {
   requestId: number
@@ -268,6 +272,61 @@ describe('shard > ring > waiting', () => {
     await wait
     expect(consumer.hasFrames()).toBe(true)
     expect(consumer.waitForDataAsync()).toBeUndefined() // data present: no wait
+  })
+
+  it('keeps the reader sleeping flag up through the frames that wake it, until its wait settles', async () => {
+    // A writer that lowered the flag when it notified could spend it on a frame the reader had
+    // already read, just before the reader parked again: the reader would sleep with the flag
+    // down and frames waiting, and no later frame would wake it.
+    const { producer, consumer, sab } = ring(256)
+    const control = new Int32Array(sab, 0, kRingControlBytes / 4)
+    const wait = consumer.waitForDataAsync()
+    expect(wait).toBeInstanceOf(Promise)
+    expect(Atomics.load(control, kConsumerSleepingField)).toBe(1)
+    producer.tryWrite(1, 1, 0, pattern(4, 1))
+    producer.tryWrite(2, 1, 0, pattern(4, 2))
+    expect(Atomics.load(control, kConsumerSleepingField)).toBe(1)
+    await wait
+    expect(Atomics.load(control, kConsumerSleepingField)).toBe(0) // lowered by the reader, awake
+    expect(drainAll(consumer).map((r) => r.requestId)).toEqual([1, 2])
+  })
+
+  it('leaves the flag up when it drains while a wait is still parked, so the next frame wakes that wait', async () => {
+    const { producer, consumer, sab } = ring(256)
+    const control = new Int32Array(sab, 0, kRingControlBytes / 4)
+    const wait = consumer.waitForDataAsync()
+    expect(drainAll(consumer)).toEqual([]) // another path of the reader looks meanwhile
+    expect(Atomics.load(control, kConsumerSleepingField)).toBe(1)
+    producer.tryWrite(1, 1, 0, pattern(4, 1))
+    expect(await Promise.race([wait!.then(() => 'woken'), new Promise((r) => setTimeout(r, 1000, 'asleep'))])).toBe('woken')
+  })
+
+  it('a reader that sleeps between frames from another thread is woken for every one of them', async () => {
+    const sab = createRingBuffer(4096)
+    const consumer = new RingConsumer(sab)
+    const count = 5_000
+    const writerUrl = new URL('./fixtures/ring-writer.ts', import.meta.url)
+    const data: RingWriterData = { sab, count }
+    const writer = new Worker(writerUrl, { workerData: data, execArgv: workerExecArgv(writerUrl) })
+    const exited = new Promise((resolve) => writer.once('exit', resolve))
+    let next = 0
+    let sleeps = 0
+    while (next < count) {
+      consumer.drain((_id, _op, _flags, payload) => {
+        expect(payload.readUInt32LE(0)).toBe(next)
+        next++
+      })
+      if (next === count) break
+      const wait = consumer.waitForDataAsync()
+      if (wait === undefined) continue
+      sleeps++
+      const woken = await Promise.race([wait.then(() => true), new Promise((r) => setTimeout(r, 2000, false))])
+      // A lost wake-up leaves frames in the ring and the wait pending.
+      expect(woken, `woken after frame ${next} with frames waiting: ${consumer.hasFrames()}`).toBe(true)
+    }
+    await exited
+    expect(next).toBe(count)
+    expect(sleeps).toBeGreaterThan(100)
   })
 
   it('waitForSpaceAsync resolves when the consumer frees room, and not before it is needed', async () => {
