@@ -511,7 +511,9 @@ export class RingConsumer extends RingEnd {
    * waiting already or the ring is closed (the caller checks {@link isClosed}, or it would
    * spin), else a promise that settles when the producer published a frame or the ring was
    * closed. Same flag protocol; the flag comes down when the wait settles, before the caller's
-   * callbacks run, so a frame published after that is found by the caller's next look.
+   * callbacks run, so a frame published after that is found by the caller's next look. One
+   * wait at a time: arm the next only once this one has settled (a settling wait lowers the
+   * flag, whichever wait raised it).
    */
   waitForDataAsync(): Promise<unknown> | undefined {
     if (this.hasFrames()) return undefined
