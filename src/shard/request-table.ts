@@ -58,6 +58,12 @@ export class RequestTable<T> {
     return value
   }
 
+  /** The first value, in slot order, that `test` accepts; `undefined` when none does. */
+  find(test: (value: T) => boolean): T | undefined {
+    for (const value of this.#values) if (value !== undefined && test(value)) return value
+    return undefined
+  }
+
   /** Empties the table and returns what it held, in slot order. */
   drain(): T[] {
     const out: T[] = []

@@ -34,19 +34,24 @@ export interface ShardRuntimeOptions {
 
 const EMPTY = Buffer.alloc(0)
 
+/** A long-polling fetch: the token the main thread may wake it by (0: none) and its ending. */
+interface ParkedFetch {
+  waitToken: number
+  finish: () => void
+}
+
 /** Serves one shard's partition replicas. */
 export class ShardRuntime {
   private readonly logs: LogManager
   private readonly replicas = new Map<string, PartitionReplica>()
   private readonly defaults: LogConfig
-  /** Long-polling fetches by wait token, so the main thread can end them early. */
-  private readonly waiting = new Map<number, () => void>()
   /**
-   * Every long-polling fetch, answered at once on Shutdown so that stopping never waits out a
-   * maxWaitMs. A RequestTable rather than a Set: one add and one removal per parked fetch would
-   * fill the old generation with a long-lived Set's rehashed tables.
+   * Every long-polling fetch: found by its wait token when the main thread ends it early
+   * (WakeFetch), and answered at once on Shutdown so that stopping never waits out a maxWaitMs.
+   * A RequestTable rather than a Set or a Map by token: one add and one removal per parked
+   * fetch would fill the old generation with their rehashed tables.
    */
-  private readonly parkedFetches = new RequestTable<() => void>()
+  private readonly parkedFetches = new RequestTable<ParkedFetch>()
   private maintenanceTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly opts: ShardRuntimeOptions) {
@@ -75,7 +80,7 @@ export class ShardRuntime {
       case ShardOp.ReplicaAppend: return this.replicaAppend(payload)
       case ShardOp.UpdateHighWatermark: return this.updateHighWatermark(decodeJson<HighWatermarkUpdate[]>(payload))
       case ShardOp.Truncate: return this.truncate(decodeJson<TruncateMessage>(payload))
-      case ShardOp.WakeFetch: this.waiting.get(payload.readUInt32BE(0))?.(); return EMPTY
+      case ShardOp.WakeFetch: this.wakeFetch(payload.readUInt32BE(0)); return EMPTY
       case ShardOp.Flush: for (const r of this.replicas.values()) { r.log.flush(); r.checkpointHighWatermark() } return EMPTY
       case ShardOp.Maintenance: this.maintenance(); return EMPTY
       case ShardOp.Shutdown: this.shutdown(); return EMPTY
@@ -191,6 +196,15 @@ export class ShardRuntime {
   }
 
   /**
+   * Ends the long poll of the fetch parked under `waitToken` (another shard answered that
+   * fetch first). A scan of the few parked fetches rather than a Map by token, which would
+   * take a set and a delete per fetch (see RequestTable).
+   */
+  private wakeFetch(waitToken: number): void {
+    if (waitToken !== 0) this.parkedFetches.find((p) => p.waitToken === waitToken)?.finish()
+  }
+
+  /**
    * Fetch with Kafka's long-poll semantics: answer at once when `minBytes` are there (or
    * an error), otherwise wait for appends to the requested partitions until `maxWaitMs`.
    */
@@ -207,7 +221,6 @@ export class ShardRuntime {
         done = true
         clearTimeout(timer)
         for (const c of cancels) c()
-        if (req.waitToken !== 0) this.waiting.delete(req.waitToken)
         this.parkedFetches.take(parkedId)
         resolve(encodeFetchResult(this.readOnce(req).results))
       }
@@ -233,8 +246,7 @@ export class ShardRuntime {
         }
       }
       const timer = setTimeout(finish, req.maxWaitMs)
-      if (req.waitToken !== 0) this.waiting.set(req.waitToken, finish)
-      parkedId = this.parkedFetches.add(finish)
+      parkedId = this.parkedFetches.add({ waitToken: req.waitToken, finish })
       arm()
     })
   }
@@ -337,7 +349,7 @@ export class ShardRuntime {
   /** Closes every replica cleanly. */
   shutdown(): void {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
-    for (const finish of this.parkedFetches.drain()) finish()
+    for (const parked of this.parkedFetches.drain()) parked.finish()
     for (const r of this.replicas.values()) r.close()
     this.replicas.clear()
     this.logs.close()

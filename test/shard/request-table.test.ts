@@ -34,6 +34,15 @@ describe('shard > RequestTable', () => {
     expect(table.take(parked)).toBe(-1)
   })
 
+  it('finds a stored value by a test, and nothing once it was taken', () => {
+    const table = new RequestTable<{ token: number }>()
+    const ids = [5, 9, 13].map((token) => table.add({ token }))
+    expect(table.find((v) => v.token === 9)).toEqual({ token: 9 })
+    table.take(ids[1]!)
+    expect(table.find((v) => v.token === 9)).toBeUndefined()
+    expect(table.find((v) => v.token > 10)).toEqual({ token: 13 })
+  })
+
   it('wraps after 2^32 - 1 without handing out 0', () => {
     const table = new RequestTable<string>(0xffff_fffe)
     expect(table.add('a')).toBe(0xffff_ffff)
