@@ -103,6 +103,7 @@ export interface ConsumerHandlers {
   eachBatch(batch: ConsumedBatch): void | Promise<void>
 }
 
+
 /** A partition and, optionally, where to start reading it. */
 export interface PartitionAssignment {
   topic: string
@@ -136,6 +137,8 @@ interface FetchOutcome {
   topicNames: Map<string, string>
 }
 
+/** The fetch in flight to each leader (undefined: none right now). */
+type FetchesInFlight = Map<number, Promise<FetchOutcome> | undefined>
 
 /** A consumer over the Kafka wire protocol. */
 export class WireConsumer {
@@ -292,7 +295,10 @@ export class WireConsumer {
   }
 
   private async fetchLoop(handlers: ConsumerHandlers): Promise<void> {
-    const inFlight = new Map<number, Promise<FetchOutcome>>()
+    // A leader without a fetch in flight keeps its entry, set to undefined: deleting and
+    // re-adding it per fetch would fill the old generation with this long-lived Map's rehashed
+    // tables (see RequestTable in src/shard/request-table.ts).
+    const inFlight: FetchesInFlight = new Map()
     while (this.running) {
       try {
         if (this.member !== undefined && this.manual === undefined && !this.member.needsJoin) await this.checkPartitionCounts()
@@ -305,14 +311,15 @@ export class WireConsumer {
         // After NOT_LEADER_OR_FOLLOWER and friends, fetch again only once the new leaders are known.
         if (this.metadataRefresh !== undefined) await this.metadataRefresh
         this.startFetches(inFlight)
-        if (inFlight.size === 0) {
+        const fetches = [...inFlight.values()].filter((f) => f !== undefined)
+        if (fetches.length === 0) {
           // Nothing to fetch (no partitions assigned, no leader): look again shortly.
           await Promise.race([sleep(this.client.retryBackoffMs), this.stopSignal])
           continue
         }
-        const outcome = await Promise.race([...inFlight.values(), this.stopSignal.then(() => undefined)])
+        const outcome = await Promise.race([...fetches, this.stopSignal.then(() => undefined)])
         if (outcome === undefined || !this.running) break
-        inFlight.delete(outcome.leader)
+        inFlight.set(outcome.leader, undefined)
         await this.handleOutcome(outcome, handlers)
         if (this.member !== undefined && this.autoCommit && Date.now() - this.lastCommitAt >= this.autoCommitIntervalMs) {
           await this.commit().catch((err: unknown) => this.onCommitError(err))
@@ -334,7 +341,7 @@ export class WireConsumer {
   }
 
   /** EAGER rebalance: commit, give up every partition, rejoin, take the new assignment. */
-  private async rebalance(inFlight: Map<number, Promise<FetchOutcome>>): Promise<void> {
+  private async rebalance(inFlight: FetchesInFlight): Promise<void> {
     const member = this.member as GroupMember
     if (this.autoCommit && member.generationId >= 0) await this.commit().catch(() => undefined) // the old generation may already be gone
     inFlight.clear() // answers of fetches in flight are for revoked positions; they are dropped
@@ -396,7 +403,7 @@ export class WireConsumer {
   }
 
   /** Sends a Fetch to every leader that has fetchable partitions and no fetch in flight. */
-  private startFetches(inFlight: Map<number, Promise<FetchOutcome>>): void {
+  private startFetches(inFlight: FetchesInFlight): void {
     const byLeader = new Map<number, PartitionState[]>()
     let leaderless = false
     for (const p of this.partitions.values()) {
@@ -406,7 +413,7 @@ export class WireConsumer {
         leaderless = true
         continue
       }
-      if (inFlight.has(leader)) continue
+      if (inFlight.get(leader) !== undefined) continue
       let list = byLeader.get(leader)
       if (list === undefined) byLeader.set(leader, (list = []))
       list.push(p)
