@@ -375,7 +375,7 @@ export class Consumer {
     while (this.running) {
       try {
         await this.syncAssignment()
-        const readable = [...this.positions.values()].filter((p) => !this.isPaused(p)).sort((a, b) => a.servedAt - b.servedAt)
+        const readable = [...this.positions.values()].filter((p) => !this.isPaused(p))
         if (readable.length === 0) {
           inFlight.clear()
           await new Promise<void>((resolve) => {
@@ -390,7 +390,11 @@ export class Consumer {
           // A fetch sent before the last delivery is kept when it asked for exactly the partitions
           // readable there now; otherwise it is abandoned (its answer is dropped when it comes).
           const pending = inFlight.get(shard)
-          if (pending === undefined || !sameKeys(pending.offsets, partitions)) inFlight.set(shard, this.startFetch(partitions.map((p) => [p, p.offset])))
+          if (pending === undefined || !sameKeys(pending.offsets, partitions)) {
+            // Least recently served first (movePartitionToEnd, see below).
+            partitions.sort((a, b) => a.servedAt - b.servedAt)
+            inFlight.set(shard, this.startFetch(partitions.map((p) => [p, p.offset])))
+          }
         }
         this.fetching = true
         const fetches: Array<Promise<{ shard: ShardHost; fetch: PendingFetch; results: FetchPartitionResult[] }>> = []
