@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url'
 import { Bench } from 'tinybench'
 import { kDefaultRingBytes, MessageBacklog, RingConsumer, RingProducer, createRingBuffer } from '../../src/shard/ring.js'
 import { ShardHost } from '../../src/shard/shard-host.js'
+import { RequestTable } from '../../src/shard/request-table.js'
 import { EchoOp, type EchoWorkerData } from '../../test/shard/fixtures/echo-worker.js'
 import { kModuleExtension } from '../system/repo-root.js'
 
@@ -30,7 +31,13 @@ export const RingBenchTask = {
   Throughput: `throughput, ${kLargeBatch} x 100 KB requests in flight, 4-byte acks`,
   ThroughputEcho: `throughput, ${kLargeBatch} x 100 KB echoed both ways`,
   CopyOnly: 'ring copy cost, 100 KB write + drain, one thread',
+  CallsInTable: 'calls in flight: 10,000 add + take, 8 in flight, RequestTable (old generation)',
+  CallsInMap: 'calls in flight: 10,000 set + delete, 8 in flight, Map by id (old generation)',
 } as const
+
+/** Calls kept in flight by the calls-in-flight tasks, as a channel keeps a few. */
+const kCallsInFlight = 8
+const kCallsPerIteration = 10_000
 
 async function startEcho(shardId: number, data: EchoWorkerData): Promise<ShardHost> {
   return ShardHost.start({ shardId, workerUrl: echoWorkerUrl, workerData: data, ringBytes: kDefaultRingBytes })
@@ -69,6 +76,31 @@ export async function register(bench: Bench): Promise<void> {
     while (!producer.writeMessage(backlog.peek())) consumer.drain(() => undefined)
     backlog.shift()
     consumer.drain(() => undefined)
+  })
+
+  // ShardChannel's bookkeeping of calls in flight, both ways. Both live as long as the bench
+  // (old generation by the time it is measured), as a channel's do: the Map's rehashed tables
+  // then go straight to the old generation, and the task's time includes the mark-compacts
+  // they cause (src/shard/request-table.ts).
+  const table = new RequestTable<{ n: number }>()
+  const map = new Map<number, { n: number }>()
+  let nextId = 0
+  const tableIds: number[] = []
+  const mapIds: number[] = []
+  bench.add(RingBenchTask.CallsInTable, () => {
+    for (let i = 0; i < kCallsPerIteration; i++) {
+      tableIds.push(table.add({ n: i }))
+      if (tableIds.length > kCallsInFlight) table.take(tableIds.shift()!)
+    }
+  })
+  bench.add(RingBenchTask.CallsInMap, () => {
+    for (let i = 0; i < kCallsPerIteration; i++) {
+      nextId = (nextId + 1) >>> 0
+      const id = nextId
+      map.set(id, { n: i })
+      mapIds.push(id)
+      if (mapIds.length > kCallsInFlight) map.delete(mapIds.shift()!)
+    }
   })
 }
 
