@@ -441,6 +441,19 @@ export class RingConsumer extends RingEnd {
     return Atomics.load(this.control, kWriteIndexField) !== this.#read
   }
 
+  /** Where the next read starts (free-running), to tell whether reading made progress. */
+  get readPosition(): number {
+    return this.#read
+  }
+
+  /**
+   * Wakes this ring's own pending data waits, as a frame's notify would have: their promises
+   * settle (lowering the flag) and their callers look again. For {@link LostWakeupCheck}.
+   */
+  wakeWaiters(): number {
+    return Atomics.notify(this.control, kWriteIndexField)
+  }
+
   /**
    * Reads every frame present when the call starts (a bound, so a busy producer cannot keep
    * one drain going forever) and hands each complete message to `sink`, in ring order. Space

@@ -15,6 +15,7 @@ import {
 import { kFlagError, kMaxMessageBytes, kMaxUserOp, kOpStop, type ShardRings } from './frame.js'
 import { GatherPayload, MessageBacklog, RingConsumer, RingProducer, type RingPayload } from './ring.js'
 import { RequestTable } from './request-table.js'
+import { LostWakeupCheck } from './lost-wakeup-check.js'
 
 /** Options of a {@link ShardChannel}. */
 export interface ShardChannelOptions {
@@ -48,6 +49,9 @@ export class ShardChannel {
   readonly #backlog = new MessageBacklog()
   /** A `waitAsync` on the response ring (or an immediate drain) is scheduled. */
   #readerArmed = false
+  /** The reader is parked in `waitAsync` (not an immediate drain). */
+  #parked = false
+  readonly #lostWakeupCheck: LostWakeupCheck
   /** A `waitAsync` for room in the request ring is scheduled. */
   #spaceWaitArmed = false
   /** Set once: the channel is failed or closed, and every later call rejects with it. */
@@ -61,6 +65,13 @@ export class ShardChannel {
     this.#responses = new RingConsumer(rings.responses, 'responses')
     this.#onBroken = options.onBroken
     this.#busyPoll = new BusyPollWindow(options.busyPollUs)
+    this.#lostWakeupCheck = new LostWakeupCheck(this.#responses, () => this.#parked)
+    this.#lostWakeupCheck.start()
+  }
+
+  /** Wake-ups of the response ring that never came and the channel made up for (see LostWakeupCheck). */
+  get lostWakeups(): number {
+    return this.#lostWakeupCheck.lostWakeups
   }
 
   /** Calls sent and not yet answered (including those still waiting for ring space). */
@@ -106,6 +117,7 @@ export class ShardChannel {
   failAll(err: Error): void {
     if (this.#failure !== undefined) return
     this.#failure = err
+    this.#lostWakeupCheck.stop()
     const calls = this.#pending.drain()
     this.#backlog.clear()
     this.#requests.close()
@@ -177,12 +189,17 @@ export class ShardChannel {
       return
     }
     const wait = this.#responses.waitForDataAsync()
-    if (wait === undefined) setImmediate(this.#onResponses)
-    else void wait.then(this.#onResponses)
+    if (wait === undefined) {
+      setImmediate(this.#onResponses)
+      return
+    }
+    this.#parked = true
+    void wait.then(this.#onResponses)
   }
 
   readonly #onResponses = (): void => {
     this.#readerArmed = false
+    this.#parked = false
     if (this.#failure !== undefined) return
     let frames: number
     try {

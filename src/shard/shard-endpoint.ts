@@ -47,6 +47,7 @@ import {
   kFlagError, kMaxMessageBytes, kOpStop, kShardReadyMessageType, type ShardReadyMessage, type ShardRings,
 } from './frame.js'
 import { GatherPayload, MessageBacklog, RingConsumer, RingProducer, assertShardRings, type RingPayload } from './ring.js'
+import { LostWakeupCheck } from './lost-wakeup-check.js'
 
 /**
  * Serves one op of a shard: gets the op code and the request payload (a Buffer the handler
@@ -146,6 +147,7 @@ class EndpointLoop {
    * hold a ref'd timer that never fires; cleared on stop.
    */
   #keepAlive: NodeJS.Timeout | undefined
+  readonly #lostWakeupCheck: LostWakeupCheck
 
   constructor(rings: ShardRings, handler: ShardHandler, options: ServeShardOptions) {
     this.#requests = new RingConsumer(rings.requests, 'requests')
@@ -156,10 +158,12 @@ class EndpointLoop {
     this.#maxIdleTurns = this.#idleWaitMs > 0 ? Math.ceil(hotIdleMs / this.#idleWaitMs) : 0
     this.#onStop = options.onStop
     this.#busyPoll = new BusyPollWindow(options.busyPollUs)
+    this.#lostWakeupCheck = new LostWakeupCheck(this.#requests, () => this.#asyncWaitArmed)
   }
 
   start(): void {
     this.#keepAlive = setInterval(() => undefined, 0x7fffffff)
+    this.#lostWakeupCheck.start()
     this.#scheduleImmediate()
   }
 
@@ -167,6 +171,7 @@ class EndpointLoop {
     if (this.#stopped) return
     this.#stopped = true
     clearInterval(this.#keepAlive)
+    this.#lostWakeupCheck.stop()
     this.#backlog.clear()
     // Wakes our own pending waits (they find #stopped and return) and tells the main side.
     this.#requests.close()
