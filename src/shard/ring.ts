@@ -404,7 +404,7 @@ export class RingProducer extends RingEnd {
    * Ordering: the `Atomics.store` of writeIndex comes after the frame's plain stores (so the
    * consumer that loads the new index sees the bytes), and before the load of consumerSleeping
    * (Dekker, see {@link RingConsumer.waitForDataSync}). The consumer awake costs one uncontended
-   * load. The flag is left up for the consumer to lower once it reads (see there why).
+   * load. The flag is left up for the consumer to lower once its wait is over (see there why).
    */
   #publish(): void {
     Atomics.store(this.control, kWriteIndexField, this.#write)
@@ -503,13 +503,14 @@ export class RingConsumer extends RingEnd {
    * atomically with parking and returns 'not-equal' at once. The flag only saves the producer
    * a notify per frame while we are awake; the value check is what makes sleeping safe.
    *
-   * Only the consumer lowers its flag, once its wait is over (here after `Atomics.wait`; when the
-   * promise of {@link waitForDataAsync} settles). A producer that lowered it when notifying (it once did, with a
-   * compareExchange, to notify once per sleep) could spend it on a frame we had already read:
-   * it stores writeIndex, we read the frame, raise the flag for our next wait, the producer's
-   * load now sees that flag, lowers it and notifies before we park; the index has not moved
-   * since we read, so we park, with the flag down, and no later frame wakes us. That hung a
-   * benchmark run. The price is a notify per frame published between our wake-up and our read.
+   * Only the consumer lowers its flag, once its wait is over (here after `Atomics.wait`; when
+   * the promise of {@link waitForDataAsync} settles). A producer that lowered it when notifying
+   * (it once did, with a compareExchange, to notify once per sleep) could spend it on a frame we
+   * had already read: it stores writeIndex, we read the frame, raise the flag for our next wait,
+   * the producer's load now sees that flag, lowers it and notifies before we park; the index
+   * has not moved since we read, so we park, with the flag down, and no later frame wakes us.
+   * That hung a benchmark run. The price is a notify (with no waiter left: cheap) per frame
+   * published between the first notify and the end of our wait.
    */
   waitForDataSync(timeoutMs: number): boolean {
     if (this.hasFrames()) return true
