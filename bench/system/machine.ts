@@ -25,7 +25,6 @@ export interface MachineDescription {
   summary: string
 }
 
-
 function gitCommit(): string {
   try {
     const git = (...args: string[]): string => execFileSync('git', args, { cwd: kRepoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()

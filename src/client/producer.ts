@@ -341,7 +341,6 @@ export class Producer {
   }
 }
 
-
 /**
  * The producer's batching rule, for {@link Producer} and {@link OpenBatchSizes} alike: a batch
  * takes records until it holds `batchSize` bytes (so it outgrows it by one record at most),

@@ -1,9 +1,9 @@
-import { partitionKey } from '../topic-partition.js'
 /**
  * The two halves of every call that spans partitions owned by several shards or brokers:
  * split the partitions by owner (one request each), then put the owners' answers back in
  * the caller's order.
  */
+import { partitionKey } from '../topic-partition.js'
 
 /** A topic partition, as requests and results name it. */
 export interface TopicPartitionRef {

@@ -31,7 +31,6 @@ interface PartitionReplication {
   altering: boolean
 }
 
-
 /** Tracks followers and drives high watermarks and ISR changes. */
 export class ReplicationManager {
   private readonly partitions = new Map<string, PartitionReplication>()

@@ -164,7 +164,6 @@ export function partitionsOf(context: AssignmentContext, topic: string): number 
   return n === undefined || !Number.isInteger(n) || n < 0 ? 0 : n
 }
 
-
 /** Flattens TopicPartitions into single partitions. */
 export function flatten(list: readonly TopicPartitions[]): TopicPartition[] {
   return list.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.topic, partition })))

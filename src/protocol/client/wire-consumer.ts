@@ -103,7 +103,6 @@ export interface ConsumerHandlers {
   eachBatch(batch: ConsumedBatch): void | Promise<void>
 }
 
-
 /** A partition and, optionally, where to start reading it. */
 export interface PartitionAssignment {
   topic: string
