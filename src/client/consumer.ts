@@ -92,6 +92,8 @@ export interface ConsumerRunConfig {
 interface PartitionPosition {
   topic: string
   partition: number
+  /** Its partition key (src/topic-partition.ts), made once: every fetch and delivery looks it up. */
+  readonly key: string
   /** Next offset to read; -1 until resolved from the committed offset or the reset policy. */
   offset: number
   /** Last processed offset + 1 not yet committed. */
@@ -127,7 +129,7 @@ const kFetchResponseBytes = Math.max(1024 * 1024, Math.floor(maxSemiSpaceBytes()
 /** Whether `offsets` has exactly the partitions of `positions`. */
 function sameKeys(offsets: ReadonlyMap<string, number>, positions: readonly PartitionPosition[]): boolean {
   if (offsets.size !== positions.length) return false
-  for (const p of positions) if (!offsets.has(partitionKey(p.topic, p.partition))) return false
+  for (const p of positions) if (!offsets.has(p.key)) return false
   return true
 }
 
@@ -335,8 +337,9 @@ export class Consumer {
       const assigned = this.membership.assignment
       const committed = await this.membership.fetchCommitted(assigned)
       for (const a of assigned) {
-        const c = committed.get(partitionKey(a.topic, a.partition)) ?? -1
-        this.positions.set(partitionKey(a.topic, a.partition), { topic: a.topic, partition: a.partition, offset: c, resolved: c, committed: c, highWatermark: -1, servedAt: 0 })
+        const key = partitionKey(a.topic, a.partition)
+        const c = committed.get(key) ?? -1
+        this.positions.set(key, { topic: a.topic, partition: a.partition, key, offset: c, resolved: c, committed: c, highWatermark: -1, servedAt: 0 })
       }
       await this.runConfig.onPartitionsAssigned?.(assigned)
     }
@@ -347,7 +350,7 @@ export class Consumer {
     for (const w of wanted) {
       const k = partitionKey(w.topic, w.partition)
       if (!this.positions.has(k)) {
-        this.positions.set(k, { topic: w.topic, partition: w.partition, offset: -1, resolved: -1, committed: -1, highWatermark: -1, servedAt: 0 })
+        this.positions.set(k, { topic: w.topic, partition: w.partition, key: k, offset: -1, resolved: -1, committed: -1, highWatermark: -1, servedAt: 0 })
         fresh.push(w)
       }
     }
@@ -404,7 +407,7 @@ export class Consumer {
         inFlight.set(shard, undefined)
         if (!this.running) break
         // Each deliverable result with the offset after its last whole batch (where reading goes on).
-        const current: Array<{ r: FetchPartitionResult; next: number }> = []
+        const current: Array<{ r: FetchPartitionResult; next: number; k: string }> = []
         const nextFetch: Array<[PartitionPosition, number]> = []
         const servedLast: Array<[PartitionPosition, number]> = []
         for (const r of results) {
@@ -415,7 +418,7 @@ export class Consumer {
           // paused while the fetch was in flight: those records are not delivered; read again.
           const valid = fetch.offsets.get(k) === pos.offset && !this.isPaused(pos)
           const next = valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset
-          if (valid) current.push({ r, next })
+          if (valid) current.push({ r, next, k })
           // A partition that returned data goes to the back of the next fetches, as the Java
           // consumer's movePartitionToEnd: a fetch fills its partitions in order up to maxBytes,
           // so without it the first partitions would take every fetch while they have data.
@@ -426,9 +429,9 @@ export class Consumer {
         // Pipelining, as Kafka's consumer does: the next fetch is on its way while these records
         // are delivered, so the shard reads and copies while this thread decodes.
         if (!(this.membership?.needsJoin ?? false) && nextFetch.length === fetch.offsets.size) inFlight.set(shard, this.startFetch(nextFetch))
-        for (const { r, next } of current) {
+        for (const { r, next, k } of current) {
           if (!this.running) break
-          const pos = this.positions.get(partitionKey(r.topic, r.partition))
+          const pos = this.positions.get(k)
           // Paused (or reassigned) during an earlier partition's delivery: leave the records for later.
           if (!pos || this.isPaused(pos)) continue
           if (r.errorCode === 1) {
@@ -467,7 +470,7 @@ export class Consumer {
    * the offset after the whole fetch.
    */
   private async decodeAndDeliver(pos: PartitionPosition, records: Buffer, next: number): Promise<void> {
-    const k = partitionKey(pos.topic, pos.partition)
+    const k = pos.key
     let run: Array<DecodedBatch<KafkaMessage>> = []
     let runRecords = 0
     const stopped = (): boolean => !this.running || this.isPaused(pos) || this.seeks.has(k) || this.positions.get(k) !== pos ||
@@ -506,7 +509,7 @@ export class Consumer {
     const offsets = new Map<string, number>()
     const requests: FetchPartitionRequest[] = []
     for (const [p, offset] of partitions) {
-      offsets.set(partitionKey(p.topic, p.partition), offset)
+      offsets.set(p.key, offset)
       requests.push({ topic: p.topic, partition: p.partition, offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })
     }
     const results = this.engine.fetch(
@@ -520,7 +523,7 @@ export class Consumer {
 
   /** Hands `batches` to eachBatch or eachMessage; `next` is the offset after them (control batches included). */
   private async deliver(pos: PartitionPosition, batches: Array<DecodedBatch<KafkaMessage>>, next: number): Promise<void> {
-    const k = partitionKey(pos.topic, pos.partition)
+    const k = pos.key
     const messages = messagesFrom(batches, pos.offset)
     const seeked = (): boolean => this.seeks.has(k) || !this.positions.has(k)
     if (this.runConfig.eachBatch) {
@@ -557,8 +560,8 @@ export class Consumer {
     if (!seeked()) pos.offset = Math.max(pos.offset, pos.resolved)
   }
 
-  private isPaused(p: { topic: string; partition: number }): boolean {
-    return this.pausedSet.has(p.topic) || this.pausedSet.has(partitionKey(p.topic, p.partition))
+  private isPaused(p: PartitionPosition): boolean {
+    return this.pausedSet.size > 0 && (this.pausedSet.has(p.topic) || this.pausedSet.has(p.key))
   }
 
   private resolve(pos: PartitionPosition, nextOffset: number): void {
