@@ -623,8 +623,7 @@ function checkBatch(buf: Buffer, pos: number, verifyCrc = true): CheckedBatch {
 }
 
 function assemble<R>(checked: CheckedBatch, data: Buffer, start: number, end: number, build: RecordBuilder<R>): DecodedBatch<R> {
-  const logAppendTime = (checked.header.attributes & TIMESTAMP_TYPE_MASK) !== 0
-  return batchOf(checked, decodeRecords(data, start, end, checked.header, logAppendTime, build))
+  return batchOf(checked, decodeRecords(data, start, end, checked.header, build))
 }
 
 /** A {@link DecodedBatch} of `records` with the flags of the checked batch. */
@@ -637,7 +636,7 @@ function batchOf<R>(checked: CheckedBatch, records: R[]): DecodedBatch<R> {
     records,
     isControl: (attributes & CONTROL_FLAG_MASK) !== 0,
     isTransactional: (attributes & TRANSACTIONAL_FLAG_MASK) !== 0,
-    timestampType: (attributes & TIMESTAMP_TYPE_MASK) !== 0 ? 'LogAppendTime' : 'CreateTime',
+    timestampType: isLogAppendTime(header) ? 'LogAppendTime' : 'CreateTime',
     deleteHorizonMs: (attributes & DELETE_HORIZON_FLAG_MASK) !== 0 ? header.baseTimestamp : undefined,
   }
 }
@@ -647,9 +646,14 @@ function buildRecord(offset: number, timestamp: number, key: Buffer | null, valu
   return { offset, timestamp, key, value, headers: headers === NO_RECORD_HEADERS ? [] : headers }
 }
 
+/** Whether the batch's records carry the broker's append time (maxTimestamp) instead of their own. */
+function isLogAppendTime(header: BatchHeader): boolean {
+  return (header.attributes & TIMESTAMP_TYPE_MASK) !== 0
+}
+
 /** Parses `header.recordsCount` records that must fill `data[start..end)` exactly. */
-function decodeRecords<R>(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean, build: RecordBuilder<R>): R[] {
-  const progress = recordsProgress(data, start, end, header, logAppendTime)
+function decodeRecords<R>(data: Buffer, start: number, end: number, header: BatchHeader, build: RecordBuilder<R>): R[] {
+  const progress = recordsProgress(data, start, end, header)
   return decodeNextRecords(progress, progress.count, build)
 }
 
@@ -668,13 +672,13 @@ interface RecordsProgress {
   pos: number
 }
 
-function recordsProgress(data: Buffer, start: number, end: number, header: BatchHeader, logAppendTime: boolean): RecordsProgress {
+function recordsProgress(data: Buffer, start: number, end: number, header: BatchHeader): RecordsProgress {
   const count = header.recordsCount
   // Every record takes at least 7 bytes: refuse counts the bytes cannot hold before allocating.
   if (count > (end - start) / MIN_RECORD_SIZE) {
     throw new CorruptRecordError(`batch declares ${count} records but its ${end - start} record bytes can hold at most ${Math.floor((end - start) / MIN_RECORD_SIZE)}`)
   }
-  return { data, end, header, logAppendTime, count, index: 0, lastOffsetDelta: -1, pos: start }
+  return { data, end, header, logAppendTime: isLogAppendTime(header), count, index: 0, lastOffsetDelta: -1, pos: start }
 }
 
 /**
@@ -723,9 +727,9 @@ function decodeNextRecords<R>(progress: RecordsProgress, max: number, build: Rec
  * Decodes an uncompressed batch whose CRC the reader of its bytes has just checked (a shard's
  * log read does: `PartitionLog.verifyCrcOnRead`, on by default) a slice of records at a time,
  * so that a reader who hands records out in runs keeps only one run's records alive, however
- * large the batch: the in-process consumer's delivery runs. Framing, magic, codec and count are checked when it is
- * made, each record as it is decoded, and that the records fill the batch exactly after the
- * last one; failures are {@link CorruptRecordError}s, a compressed batch is
+ * large the batch: the in-process consumer's delivery runs. Framing, magic, codec and count are
+ * checked when it is made, each record as it is decoded, and that the records fill the batch
+ * exactly after the last one; failures are {@link CorruptRecordError}s, a compressed batch is
  * UNSUPPORTED_COMPRESSION_TYPE.
  */
 export class CrcCheckedBatchReader<R> {
@@ -740,7 +744,7 @@ export class CrcCheckedBatchReader<R> {
     }
     this.#checked = checked
     this.#build = build
-    this.#progress = recordsProgress(buf, pos + RECORD_BATCH_OVERHEAD, checked.end, checked.header, (checked.header.attributes & TIMESTAMP_TYPE_MASK) !== 0)
+    this.#progress = recordsProgress(buf, pos + RECORD_BATCH_OVERHEAD, checked.end, checked.header)
   }
 
   /** The batch's header. */
