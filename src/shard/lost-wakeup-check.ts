@@ -13,17 +13,20 @@ export const kLostWakeupCheckMs = 1000
 
 export class LostWakeupCheck {
   readonly #ring: RingConsumer
-  readonly #isParked: () => boolean
+  readonly #readingWanted: () => boolean
   /** Read position at the last check that found frames waiting, or undefined. */
   #stuckAt: number | undefined
   #timer: NodeJS.Timeout | undefined
   /** Wake-ups this check had to make up for. */
   lostWakeups = 0
 
-  /** `isParked`: whether the reader is waiting in `waitAsync` on `ring` right now. */
-  constructor(ring: RingConsumer, isParked: () => boolean) {
+  /**
+   * `readingWanted`: whether the reader means to read now (the shard endpoint holds requests
+   * back while its responses wait for room); by default always.
+   */
+  constructor(ring: RingConsumer, readingWanted: () => boolean = () => true) {
     this.#ring = ring
-    this.#isParked = isParked
+    this.#readingWanted = readingWanted
   }
 
   /** Starts checking (if not already); the timer does not keep the event loop alive. */
@@ -41,7 +44,7 @@ export class LostWakeupCheck {
   }
 
   readonly #check = (): void => {
-    if (!this.#isParked() || !this.#ring.hasFrames()) {
+    if (!this.#ring.isWaiting || !this.#ring.hasFrames() || !this.#readingWanted()) {
       this.#stuckAt = undefined
       return
     }

@@ -432,8 +432,17 @@ export class RingConsumer extends RingEnd {
     this.#read = Atomics.load(this.control, kReadIndexField)
   }
 
+  /** A {@link waitForDataAsync} wait is parked (not settled yet). */
+  #waiting = false
+
   readonly #lowerFlag = (): void => {
+    this.#waiting = false
     Atomics.store(this.control, kConsumerSleepingField, 0)
+  }
+
+  /** Whether a {@link waitForDataAsync} wait is parked: the reader sleeps until a frame notifies it. */
+  get isWaiting(): boolean {
+    return this.#waiting
   }
 
   /** True when at least one frame is waiting to be read. */
@@ -539,7 +548,10 @@ export class RingConsumer extends RingEnd {
     const wait = waitAsync(this.control, kWriteIndexField, this.#read)
     // The flag comes down once the wait is over, not at our next drain: a drain on another
     // path while this wait is still parked must leave it up, or no frame would wake the wait.
-    if (wait.async) return wait.value.then(this.#lowerFlag)
+    if (wait.async) {
+      this.#waiting = true
+      return wait.value.then(this.#lowerFlag)
+    }
     Atomics.store(this.control, kConsumerSleepingField, 0)
     return undefined
   }

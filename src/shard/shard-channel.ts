@@ -49,8 +49,6 @@ export class ShardChannel {
   readonly #backlog = new MessageBacklog()
   /** A `waitAsync` on the response ring (or an immediate drain) is scheduled. */
   #readerArmed = false
-  /** The reader is parked in `waitAsync` (not an immediate drain). */
-  #parked = false
   readonly #lostWakeupCheck: LostWakeupCheck
   /** A `waitAsync` for room in the request ring is scheduled. */
   #spaceWaitArmed = false
@@ -65,7 +63,7 @@ export class ShardChannel {
     this.#responses = new RingConsumer(rings.responses, 'responses')
     this.#onBroken = options.onBroken
     this.#busyPoll = new BusyPollWindow(options.busyPollUs)
-    this.#lostWakeupCheck = new LostWakeupCheck(this.#responses, () => this.#parked)
+    this.#lostWakeupCheck = new LostWakeupCheck(this.#responses)
     this.#lostWakeupCheck.start()
   }
 
@@ -189,17 +187,12 @@ export class ShardChannel {
       return
     }
     const wait = this.#responses.waitForDataAsync()
-    if (wait === undefined) {
-      setImmediate(this.#onResponses)
-      return
-    }
-    this.#parked = true
-    void wait.then(this.#onResponses)
+    if (wait === undefined) setImmediate(this.#onResponses)
+    else void wait.then(this.#onResponses)
   }
 
   readonly #onResponses = (): void => {
     this.#readerArmed = false
-    this.#parked = false
     if (this.#failure !== undefined) return
     let frames: number
     try {

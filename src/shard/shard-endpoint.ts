@@ -158,8 +158,8 @@ class EndpointLoop {
     this.#maxIdleTurns = this.#idleWaitMs > 0 ? Math.ceil(hotIdleMs / this.#idleWaitMs) : 0
     this.#onStop = options.onStop
     this.#busyPoll = new BusyPollWindow(options.busyPollUs)
-    // Parked for requests, and not holding them back on purpose (responses waiting for room).
-    this.#lostWakeupCheck = new LostWakeupCheck(this.#requests, () => this.#asyncWaitArmed && this.#backlog.isEmpty())
+    // Requests are held back on purpose while responses wait for room.
+    this.#lostWakeupCheck = new LostWakeupCheck(this.#requests, () => this.#backlog.isEmpty())
   }
 
   start(): void {

@@ -23,11 +23,10 @@ describe('shard > LostWakeupCheck', () => {
   it('wakes a parked reader whose frames wait through two checks, and counts it', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
     const { sab, producer, consumer } = ringEnds()
-    let parked = true
-    const check = new LostWakeupCheck(consumer, () => parked)
+    const check = new LostWakeupCheck(consumer)
     check.start()
     let woken = false
-    void consumer.waitForDataAsync()!.then(() => { woken = true; parked = false })
+    void consumer.waitForDataAsync()!.then(() => { woken = true })
     loseNextWakeup(sab)
     producer.tryWrite(1, 1, 0, Buffer.from('lost'))
     await settle()
@@ -43,9 +42,12 @@ describe('shard > LostWakeupCheck', () => {
 
   it('leaves a reader alone while it reads, however many frames wait', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
-    const { producer, consumer } = ringEnds()
-    const check = new LostWakeupCheck(consumer, () => true)
+    const { sab, producer, consumer } = ringEnds()
+    const check = new LostWakeupCheck(consumer)
     check.start()
+    // A wait parked with its wake-up lost, while another path of the reader keeps reading.
+    void consumer.waitForDataAsync()
+    loseNextWakeup(sab)
     for (let i = 1; i <= 4; i++) {
       producer.tryWrite(i, 1, 0, Buffer.from('x'))
       vi.advanceTimersByTime(kLostWakeupCheckMs)
