@@ -9,6 +9,8 @@ describe('perf > coordinated omission', () => {
     // 1,000 records/s for 1.5 s; 500 ms in, the target holds every send for 200 ms. With one
     // send in flight the generator cannot send during the stall: about 200 records fall behind
     // their schedule (13% of the run), while only the one held send sees the stall itself.
+    // One record per batch (batch.size = the record size): a send that happens to go out late,
+    // on a busy machine, cannot carry a dozen records into the stall with it.
     const target = new InMemoryPerfTarget({ stall: { afterMs: 500, durationMs: STALL_MS } })
     const { summary } = await runLoadTest({
       target,
@@ -16,10 +18,14 @@ describe('perf > coordinated omission', () => {
       topic: 'perf-stall',
       numRecords: 1_500,
       throughput: 1_000,
+      recordSize: 100,
+      batchSize: 100,
       lingerMs: 0,
       maxInFlight: 1,
     })
     expect(summary.records.acked).toBe(1_500)
+    expect(target.largestBatch).toBe(1)
+    expect(target.heldRecords).toBe(1)
     const corrected = summary.latency.find((l) => l.id === 'produce-latency')!
     const uncorrected = summary.latency.find((l) => l.id === 'service-time')!
     expect(corrected.coordinatedOmissionCorrected).toBe(true)
