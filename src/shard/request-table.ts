@@ -48,6 +48,12 @@ export class RequestTable<T> {
     return id
   }
 
+  /** Whether a call is stored under `id`. */
+  has(id: number): boolean {
+    const slot = id & this.#mask
+    return this.#values[slot] !== undefined && this.#ids[slot] === id
+  }
+
   /** Removes and returns the call stored under `id`, or `undefined` if no call has that id. */
   take(id: number): T | undefined {
     const slot = id & this.#mask

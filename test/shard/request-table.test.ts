@@ -18,9 +18,12 @@ describe('shard > RequestTable', () => {
   it('answers undefined for an id it never handed out, even one that shares a slot with a live call', () => {
     const table = new RequestTable<string>()
     const id = table.add('live')
+    expect(table.has(id + 64)).toBe(false)
     expect(table.take(id + 64)).toBeUndefined() // same slot in the initial 64-slot array
     expect(table.take(0)).toBeUndefined()
+    expect(table.has(id)).toBe(true)
     expect(table.take(id)).toBe('live')
+    expect(table.has(id)).toBe(false)
   })
 
   it('skips ids whose slot is still taken, so a call in flight keeps its id', () => {
@@ -80,7 +83,9 @@ describe('shard > RequestTable', () => {
             live.push(id)
           } else if (live.length > 0) {
             const id = live.splice(op % live.length, 1)[0]!
+            expect(table.has(id)).toBe(true)
             expect(table.take(id)).toBe(model.get(id))
+            expect(table.has(id)).toBe(false)
             model.delete(id)
           }
           expect(table.size).toBe(model.size)
