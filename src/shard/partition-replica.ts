@@ -284,6 +284,15 @@ export class PartitionReplica {
     this.notify()
   }
 
+  /**
+   * The shard died (`InThreadShard.kill`): its acks=all waiters fail and their timers go, and
+   * nothing is written, as when a worker thread is terminated. The log manager's `abandon`
+   * closes the descriptors; the next incarnation recovers the log.
+   */
+  abandon(): void {
+    this.failAckWaiters(new NotLeaderOrFollowerError(`${this.log.topic}-${this.log.partition}: its shard died`))
+  }
+
   /** Closes the log, checkpointing producer state, epochs and the high watermark first. */
   close(): void {
     this.failAckWaiters(new NotLeaderOrFollowerError(`${this.log.topic}-${this.log.partition} is closing`))

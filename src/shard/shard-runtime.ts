@@ -34,10 +34,12 @@ export interface ShardRuntimeOptions {
 
 const EMPTY = Buffer.alloc(0)
 
-/** A long-polling fetch: the token the main thread may wake it by (0: none) and its ending. */
+/** A long-polling fetch: the token the main thread may wake it by (0: none), its ending, and its dropping. */
 interface ParkedFetch {
   waitToken: number
   finish: () => void
+  /** Ends the wait without an answer (the shard died): timer and listeners go, nothing is read. */
+  drop: () => void
 }
 
 /** Serves one shard's partition replicas. */
@@ -216,12 +218,16 @@ export class ShardRuntime {
       const cancels: Array<() => void> = []
       let done = false
       let parkedId = 0
-      const finish = (): void => {
+      const drop = (): void => {
         if (done) return
         done = true
         clearTimeout(timer)
         for (const c of cancels) c()
         this.parkedFetches.take(parkedId)
+      }
+      const finish = (): void => {
+        if (done) return
+        drop()
         resolve(encodeFetchResult(this.readOnce(req).results))
       }
       // With minBytes > 1 the wait goes on until enough bytes are there. As Kafka's DelayedFetch,
@@ -246,7 +252,7 @@ export class ShardRuntime {
         }
       }
       const timer = setTimeout(finish, req.maxWaitMs)
-      parkedId = this.parkedFetches.add({ waitToken: req.waitToken, finish })
+      parkedId = this.parkedFetches.add({ waitToken: req.waitToken, finish, drop })
       arm()
     })
   }
@@ -344,6 +350,20 @@ export class ShardRuntime {
         log.replaceSegments([...replaced], log.createCleanedSegment(out.baseOffset, out.batches))
       }
     }
+  }
+
+  /**
+   * Dies on the spot, as a terminated worker would: timers stop, parked fetches are dropped
+   * unanswered, acks=all waiters fail, descriptors close, and nothing is flushed or marked
+   * clean, so the next runtime over the directory recovers the logs. Used by `InThreadShard`
+   * (`kill`); the runtime must not be called afterwards.
+   */
+  abandon(): void {
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer)
+    for (const parked of this.parkedFetches.drain()) parked.drop()
+    for (const r of this.replicas.values()) r.abandon()
+    this.replicas.clear()
+    this.logs.abandon()
   }
 
   /** Closes every replica cleanly. */

@@ -200,6 +200,22 @@ export class LogManager {
   }
 
   /**
+   * Lets go of every log without closing it: descriptors closed, nothing flushed or
+   * checkpointed and no clean-shutdown marker, so the next manager over this directory
+   * recovers the logs as after a crash. What `kill` of a shard does on the broker's own thread
+   * (`InThreadShard`), where a terminated worker would simply have vanished.
+   */
+  abandon(): void {
+    this.open_.clear()
+    try {
+      this.handles.closeAll()
+    } catch (err) {
+      // A descriptor that fails to close is gone all the same; a crash reports nothing either.
+      this.logger.warn('Closing descriptors of an abandoned log manager failed', { error: (err as Error).message })
+    }
+  }
+
+  /**
    * Closes every log cleanly (flush, checkpoints, per-partition marker), closes all
    * descriptors and writes the broker-level marker. Every log is closed even if one fails;
    * the first failure is rethrown at the end (and the broker-level marker is not written).
