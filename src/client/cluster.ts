@@ -13,7 +13,8 @@ import { GroupService } from '../cluster/group-service.js'
 import type { GroupCoordinator } from '../group/group-coordinator.js'
 import { InvalidConfigError } from '../errors.js'
 import { startListeners, type Listeners } from '../protocol/listeners.js'
-import { assertBusyPollUs, type ShardHost } from '../shard/shard-host.js'
+import { assertBusyPollUs } from '../shard/shard-host.js'
+import type { ShardLink } from '../shard/shard-link.js'
 
 /**
  * One broker of a running cluster, for inspection and fault injection in users' own tests.
@@ -26,8 +27,8 @@ import { assertBusyPollUs, type ShardHost } from '../shard/shard-host.js'
  */
 export interface BrokerHandle {
   readonly id: number
-  /** The broker's shard workers (each owns some partition replicas). */
-  readonly shards: readonly ShardHost[]
+  /** The broker's shards (each owns some partition replicas): its workers, or the one on the main thread with `shards: 0`. */
+  readonly shards: readonly ShardLink[]
   /** True unless killed or shut down. */
   readonly isRunning: boolean
   /** True while paused. */
@@ -50,7 +51,12 @@ export interface ClusterOptions {
   dataDir?: string
   /** Number of brokers. Default 1. */
   brokers?: number
-  /** Shard worker threads per broker. Default `os.availableParallelism()`. */
+  /**
+   * Shard worker threads per broker. Default `os.availableParallelism()`. 0: no shard
+   * threads; each broker serves its partitions on this thread, which spares every produce and
+   * fetch two thread wake-ups (the lowest latency; see BENCHMARKS.md) and gives the broker one
+   * core: its storage I/O runs on your event loop. Integer from 0 to 256.
+   */
   shards?: number
   /** Server settings with Kafka's names, as in server.properties (`num.partitions`, `log.retention.ms`, ...). */
   config?: Record<string, string>
@@ -69,7 +75,8 @@ export interface ClusterOptions {
    * then milliseconds on a VM, on every produce and fetch: polling removes that from the
    * latency, and burns a core per polling thread while traffic flows (none once it stops for
    * longer than this). Worth it with a core per shard plus one for the main thread, e.g.
-   * `{ shards: 1, busyPollUs: 1000 }` on 2 cores. Integer from 0 to 1,000,000.
+   * `{ shards: 1, busyPollUs: 1000 }` on 2 cores. Integer from 0 to 1,000,000; only 0 with
+   * `shards: 0`.
    */
   busyPollUs?: number
   /**
@@ -105,9 +112,12 @@ export class Cluster {
     const brokers = options.brokers ?? 1
     if (!Number.isInteger(brokers) || brokers < 1 || brokers > 64) throw new InvalidConfigError(`brokers must be an integer from 1 to 64, got ${String(options.brokers)}`)
     const shards = options.shards ?? ClusterEngine.defaultShards()
-    if (!Number.isInteger(shards) || shards < 1 || shards > 256) throw new InvalidConfigError(`shards must be an integer from 1 to 256, got ${String(options.shards)}`)
+    if (!Number.isInteger(shards) || shards < 0 || shards > 256) throw new InvalidConfigError(`shards must be an integer from 0 to 256, got ${String(options.shards)}`)
     const { busyPollUs } = options
     assertBusyPollUs(busyPollUs)
+    if (shards === 0 && busyPollUs !== undefined && busyPollUs > 0) {
+      throw new InvalidConfigError('busyPollUs polls the rings between this thread and the shard workers; with shards: 0 there are none')
+    }
     const dataDir = path.resolve(options.dataDir ?? './data')
     const engine = await ClusterEngine.start({
       dataDir,

@@ -11,7 +11,7 @@ import { DEFAULT_OFFLOAD_THRESHOLDS, decodeBatchMaybeOffloaded } from '../record
 import { buildKafkaMessage } from './consumed-message.js'
 import type { ClusterEngine } from '../cluster/cluster-engine.js'
 import { groupByOwner } from '../cluster/partition-routing.js'
-import type { ShardHost } from '../shard/shard-host.js'
+import type { ShardLink } from '../shard/shard-link.js'
 import { FetchIsolation, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
 import type { Batch, KafkaMessage, TopicPartitionOffset } from './types.js'
 import { GroupMembership, type MembershipConfig } from './group-membership.js'
@@ -373,7 +373,7 @@ export class Consumer {
     // A shard without a fetch in flight keeps its entry, set to undefined: this Map lives as long
     // as the consumer, and deleting and re-adding a key for every fetch would fill the old
     // generation with the Map's rehashed tables (see RequestTable in src/shard).
-    const inFlight = new Map<ShardHost, PendingFetch | undefined>()
+    const inFlight = new Map<ShardLink, PendingFetch | undefined>()
     let served = 0
     while (this.running) {
       try {
@@ -400,7 +400,7 @@ export class Consumer {
           }
         }
         this.fetching = true
-        const fetches: Array<Promise<{ shard: ShardHost; fetch: PendingFetch; results: FetchPartitionResult[] }>> = []
+        const fetches: Array<Promise<{ shard: ShardLink; fetch: PendingFetch; results: FetchPartitionResult[] }>> = []
         for (const [shard, fetch] of inFlight) if (fetch !== undefined) fetches.push(fetch.results.then((results) => ({ shard, fetch, results })))
         const { shard, fetch, results } = await Promise.race(fetches)
         this.fetching = false

@@ -1,12 +1,15 @@
 /**
  * A broker inside the cluster: an id, a data directory `<dataDir>/broker-<id>` and its own
  * shard workers, each owning the partition replicas the {@link shardForPartition} mapping
- * places on it. The broker routes calls to the owning shard over that shard's rings, and
+ * places on it (or, with `shards: 0`, one shard on the broker's own thread). The broker routes
+ * calls to the owning shard, over that shard's rings for a worker, and
  * carries the fault-injection states tests use: killed, paused (hung), isolated.
  * Lives on the main thread.
  */
 import path from 'node:path'
 import { ShardHost } from '../shard/shard-host.js'
+import { InThreadShard } from '../shard/in-thread-shard.js'
+import type { ShardLink } from '../shard/shard-link.js'
 import type { RingPayload } from '../shard/ring.js'
 import { workerUrl } from '../shard/worker-url.js'
 import {
@@ -25,6 +28,7 @@ import { BrokerNotAvailableError } from '../errors.js'
 export interface BrokerOptions {
   brokerId: number
   dataDir: string
+  /** Shard worker threads; 0: one shard on the broker's own thread (`InThreadShard`). */
   shards: number
   logDefaults: Record<string, string>
   maxOpenFiles: number
@@ -41,11 +45,16 @@ export type BrokerState = 'running' | 'stopped'
 
 const EMPTY = Buffer.alloc(0)
 
+/** Shards a broker has for its `shards` option: 0 still means one, on the broker's thread. */
+function shardCount(shards: number): number {
+  return Math.max(1, shards)
+}
+
 /** One broker and its shard workers. */
 export class Broker {
   readonly id: number
   readonly dir: string
-  shards: ShardHost[] = []
+  shards: ShardLink[] = []
   private state: BrokerState = 'stopped'
   private pausedGate: { promise: Promise<void>; open: () => void } | undefined
   /** Cut off from the other brokers and the controller (cluster.isolate). */
@@ -65,17 +74,25 @@ export class Broker {
 
   /** Starts (or restarts) the shard workers; logs are recovered as each shard opens them. */
   async startShards(): Promise<void> {
-    const { url, execArgv } = workerUrl('shard-worker')
     const opts = this.opts
-    this.shards = await Promise.all(Array.from({ length: opts.shards }, (_, shardId) => {
-      const options: ShardRuntimeOptions = {
-        brokerId: opts.brokerId,
-        shardId,
-        brokerDir: this.dir,
-        logDefaults: opts.logDefaults,
-        maxOpenFiles: Math.max(16, Math.floor(opts.maxOpenFiles / opts.shards)),
-        maintenanceIntervalMs: opts.maintenanceIntervalMs,
-      }
+    const count = shardCount(opts.shards)
+    const runtimeOptions = (shardId: number): ShardRuntimeOptions => ({
+      brokerId: opts.brokerId,
+      shardId,
+      brokerDir: this.dir,
+      logDefaults: opts.logDefaults,
+      maxOpenFiles: Math.max(16, Math.floor(opts.maxOpenFiles / count)),
+      maintenanceIntervalMs: opts.maintenanceIntervalMs,
+    })
+    const onRestart = async (id: number): Promise<void> => { if (this.state === 'running') await opts.onShardRestart(this, id) }
+    if (opts.shards === 0) {
+      this.shards = [new InThreadShard(0, { runtime: runtimeOptions(0), onRestart })]
+      this.state = 'running'
+      return
+    }
+    const { url, execArgv } = workerUrl('shard-worker')
+    this.shards = await Promise.all(Array.from({ length: count }, (_, shardId) => {
+      const options = runtimeOptions(shardId)
       return ShardHost.start({
         shardId,
         workerUrl: url,
@@ -84,7 +101,7 @@ export class Broker {
         ringBytes: opts.ringBytes,
         busyPollUs: opts.busyPollUs,
         restart: true,
-        onRestart: async (id: number) => { if (this.state === 'running') await opts.onShardRestart(this, id) },
+        onRestart,
       })
     }))
     this.state = 'running'
@@ -106,14 +123,14 @@ export class Broker {
   }
 
   /** The shard that owns a partition replica on this broker. */
-  shardOf(topic: string, partition: number): ShardHost {
+  shardOf(topic: string, partition: number): ShardLink {
     if (this.state !== 'running') throw new BrokerNotAvailableError(`Broker ${this.id} is not running`)
     return this.shards[shardForPartition(topic, partition, this.shards.length)]!
   }
 
   /** The index of the shard owning a partition (stable across restarts). */
   shardIndexOf(topic: string, partition: number): number {
-    return shardForPartition(topic, partition, this.opts.shards)
+    return shardForPartition(topic, partition, shardCount(this.opts.shards))
   }
 
   private async call(topic: string, partition: number, op: number, payload: RingPayload): Promise<Buffer> {

@@ -16,7 +16,7 @@ import { ReplicationManager } from './replication-manager.js'
 import { ReplicaFetcher } from './replica-fetcher.js'
 import { groupByOwner, inRequestOrder } from './partition-routing.js'
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js'
-import type { ShardHost } from '../shard/shard-host.js'
+import type { ShardLink } from '../shard/shard-link.js'
 import type { FetchPartitionRequest, FetchPartitionResult, ProduceResultPayload } from '../shard/shard-codec.js'
 import type { ListOffsetResult, PartitionStateResult, PartitionRef, PartitionStateChange } from '../shard/shard-ops.js'
 import { BrokerNotAvailableError, LeaderNotAvailableError, UnknownTopicOrPartitionError, InvalidConfigError } from '../errors.js'
@@ -325,7 +325,7 @@ export class ClusterEngine {
   }
 
   /** The shard holding the leader replica of a partition. */
-  leaderShard(topic: string, partition: number): ShardHost {
+  leaderShard(topic: string, partition: number): ShardLink {
     return this.leaderOf(topic, partition).shardOf(topic, partition)
   }
 

@@ -4,7 +4,7 @@
  * the other shards' polls with WakeFetch, so the caller never waits out maxWaitMs while
  * data sits on another shard. Results come back in the caller's partition order.
  */
-import type { ShardHost } from '../shard/shard-host.js'
+import type { ShardLink } from '../shard/shard-link.js'
 import { ShardOp } from '../shard/shard-ops.js'
 import { groupByOwner, inRequestOrder } from './partition-routing.js'
 import { encodeFetchRequest, decodeFetchResult, type FetchPartitionRequest, type FetchPartitionResult } from '../shard/shard-codec.js'
@@ -30,7 +30,7 @@ function takeToken(): number {
 export async function fetchAcrossShards(
   params: FetchParams,
   partitions: readonly FetchPartitionRequest[],
-  shardOf: (topic: string, partition: number) => ShardHost,
+  shardOf: (topic: string, partition: number) => ShardLink,
 ): Promise<FetchPartitionResult[]> {
   const byShard = groupByOwner(partitions, shardOf)
   if (byShard.size === 1) {

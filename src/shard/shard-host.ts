@@ -36,6 +36,7 @@ import { BrokerNotAvailableError, InvalidConfigError, KafkaStorageError, type Sh
 import { isShardReadyMessage, type ShardRings, type ShardWorkerData } from './frame.js'
 import { createShardRings, kDefaultRingBytes, type RingPayload } from './ring.js'
 import { ShardChannel } from './shard-channel.js'
+import type { ShardLink } from './shard-link.js'
 import { workerExecArgv } from './worker-url.js'
 
 /** Options of {@link ShardHost.start}. */
@@ -110,7 +111,7 @@ interface Incarnation {
 const restartHookScope = new AsyncLocalStorage<ShardHost>()
 
 /** Main-thread owner of one shard worker; see the file comment for the lifecycle. */
-export class ShardHost {
+export class ShardHost implements ShardLink {
   /** The shard's number. */
   readonly shardId: number
   readonly #opts: ShardHostOptions

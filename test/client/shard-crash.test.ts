@@ -1,9 +1,13 @@
 import { describe, it, expect } from 'vitest'
 import { createdTopic, startCluster, waitFor } from '../helpers/cluster.js'
 
-describe('client > shard worker crash', () => {
+// A worker thread that dies, and the in-thread shard of `shards: 0` killed the same way.
+describe.each([
+  { kind: 'worker', shards: 2 },
+  { kind: 'in-thread', shards: 0 },
+])('client > shard crash ($kind)', ({ shards }) => {
   it('a killed shard fails pending calls at once, restarts, recovers its logs, and serves again', async () => {
-    const cluster = await startCluster({ shards: 2 })
+    const cluster = await startCluster({ shards })
     const topic = await createdTopic(cluster, 4)
     const producer = cluster.producer({ lingerMs: 1 })
     const acked: Array<{ partition: number; offset: number; value: string }> = []

@@ -263,6 +263,24 @@ describe('e2e > kafkajs > three brokers', () => {
   })
 })
 
+describe('e2e > kafkajs > partitions on the main thread (shards: 0)', () => {
+  it('produces, and a group of 2 consumers reads every record once', async () => {
+    const served = await startServedCluster({ shards: 0, config: { 'offsets.topic.num.partitions': '4' } })
+    expect(served.cluster.engine.brokers[0]!.shards).toHaveLength(1)
+    const kafka = kafkaFor(served)
+    const admin = await connectedAdmin(kafka)
+    const topic = topicName('inthread')
+    const groupId = `group-${topic}`
+    await admin.createTopics({ topics: [{ topic, numPartitions: 4 }] })
+    const seen = new Map<string, number>()
+    await startGroup(kafka, admin, groupId, topic, 4, 2, (value) => { seen.set(value, (seen.get(value) ?? 0) + 1) })
+    const producer = await connectedProducer(kafka)
+    await producer.send({ topic, compression: CompressionTypes.GZIP, messages: Array.from({ length: 2000 }, (_, i) => ({ key: `k${i % 31}`, value: `m${i}` })) })
+    await waitFor(() => seen.size === 2000, 30_000, '2000 records')
+    expect([...seen.values()].every((n) => n === 1)).toBe(true)
+  })
+})
+
 describe('e2e > kafkajs > server log', () => {
   it('logged no handler failure and refused nothing kafkajs sent', () => {
     expect(shared().logger.lines.filter((l) => l.startsWith('error') || l.startsWith('warn'))).toEqual([])

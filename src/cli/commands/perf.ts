@@ -111,8 +111,8 @@ function addCommonOptions(cmd: Command): Command {
     .option('--label <text>', 'name of the run in reports (default: mode, compression, acks, target)')
     .option('--out <dir>', 'write summary.json, .hgrm, .hlog and report.html to this directory')
     .option('--bootstrap <host:port>', 'test a Kafka-compatible server instead of an embedded cluster')
-    .addOption(new Option('--shards <n>', 'shard workers of the embedded cluster (default: one per CPU)')
-      .argParser(parseInteger(1)).conflicts('bootstrap'))
+    .addOption(new Option('--shards <n>', 'shard workers of the embedded cluster (default: one per CPU; 0: partitions on the main thread)')
+      .argParser(parseInteger(0)).conflicts('bootstrap'))
     .addOption(new Option('--busy-poll-us <us>', 'embedded cluster: threads poll the rings this long before they sleep (lower latency, burns cores)')
       .argParser(parseInteger(0)).conflicts('bootstrap'))
 }

@@ -64,7 +64,8 @@ export async function startServer(options: ServerOptions, io: ServerCommandIo = 
     await cluster.stop()
     throw err
   }
-  io.out(`shardlog server: ${options.brokers} broker(s) x ${options.shards} shard(s), data directory ${cluster.dataDir}`)
+  const shards = options.shards === 0 ? 'partitions on the main thread' : `${options.shards} shard(s)`
+  io.out(`shardlog server: ${options.brokers} broker(s) x ${shards}, data directory ${cluster.dataDir}`)
   for (const a of listeners.addresses) io.out(`broker ${a.brokerId} listening on ${a.host}:${a.port}`)
   io.out(`bootstrap server: ${listeners.bootstrap}`)
   let stopping: Promise<void> | undefined
@@ -99,7 +100,7 @@ export function serverCommand(): Command {
     .option('--advertised-host <host>', 'host name clients are told to connect to (default: --host)')
     .option('--data-dir <dir>', 'data directory', './data')
     .option('--brokers <n>', 'number of brokers', integer(1), 1)
-    .option('--shards <n>', 'shard worker threads per broker', integer(1), ClusterEngine.defaultShards())
+    .option('--shards <n>', 'shard worker threads per broker (0: partitions on the main thread)', integer(0), ClusterEngine.defaultShards())
     .option('--config <file>', 'server.properties with Kafka server settings')
     .action(async (o: ServerOptions) => {
       const server = await startServer(o)

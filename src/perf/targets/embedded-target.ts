@@ -59,7 +59,8 @@ class EmbeddedTarget implements EmbeddedPerfTarget {
     const shards = options.shards ?? cluster.engine.brokers[0]?.shards.length ?? 1
     const brokers = options.brokers ?? 1
     const busyPoll = options.busyPollUs ? `, busy poll ${options.busyPollUs} µs` : ''
-    this.description = `embedded shardlog (${brokers > 1 ? `${brokers} brokers, ` : ''}${shards} shard${shards === 1 ? '' : 's'}${brokers > 1 ? ' each' : ''}${busyPoll})`
+    const placement = options.shards === 0 ? 'partitions on the main thread' : `${shards} shard${shards === 1 ? '' : 's'}${brokers > 1 ? ' each' : ''}`
+    this.description = `embedded shardlog (${brokers > 1 ? `${brokers} brokers, ` : ''}${placement}${busyPoll})`
   }
 
   async createTopic(topic: string, partitions: number): Promise<void> {
