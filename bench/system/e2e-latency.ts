@@ -3,8 +3,10 @@
  * records/s through the load-test harness (`runLoadTest`, mode `e2e`), once through the
  * project's in-process target (`embeddedTarget`, whose consumer uses eachBatch), once
  * through {@link ClusterPerfTarget} (eachMessage, one record per call), and once more with one
- * shard whose threads busy-poll the rings instead of sleeping (`busyPollUs`), that last one also
- * in a process started with the README's latency flags (e2e-process.ts): every record's latency
+ * shard whose threads busy-poll the rings instead of sleeping (`busyPollUs`), that one also
+ * in a process started with the README's latency flags (e2e-process.ts), and with `shards: 0`
+ * (every partition on the main thread, no shard workers), also in a process with a small young
+ * generation: every record's latency
  * runs from its intended send time on the fixed schedule (coordinated omission corrected) to
  * its arrival, recorded in an HDR histogram (hdr-histogram-js, 1 µs resolution). Two floors
  * are measured in the same process right after each run: the same schedule against the
@@ -40,6 +42,14 @@ const kBusyPollUs = 1000
  * so that each scavenge is short.
  */
 const kLatencyNodeFlags: readonly string[] = ['--single-threaded-gc', '--max-semi-space-size=2', '--min-semi-space-size=2']
+/**
+ * Node flags of the tuned main-thread run (README, latency): a 4 MiB young generation instead
+ * of 16 MiB. With everything on one thread the scavenges are the pauses every record sees
+ * (at 100,000 records/s about one every 12 ms, 0.6 ms each, at the default size); a young
+ * generation that fits the cache scavenges more often but much more briefly. The collector
+ * keeps its helper threads: the second core is free for them here.
+ */
+const kMainThreadNodeFlags: readonly string[] = ['--max-semi-space-size=4']
 /** Thread round trips per second for the hop floor: often enough for a p99.9, rarely enough to leave the cores idle between hops. */
 const kHopRate = 10_000
 
@@ -81,6 +91,8 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
   const eachBatchRuns: RunFigures[] = []
   const busyPollRuns: RunFigures[] = []
   const tunedRuns: RunFigures[] = []
+  const mainThreadRuns: RunFigures[] = []
+  const mainThreadTunedRuns: RunFigures[] = []
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'shardlog-bench-e2e-'))
   const loopbackRuns: RunFigures[] = []
   const hops: HopFigures[] = []
@@ -113,6 +125,16 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     // And once more in a process started with the latency flags of the README.
     tunedRuns.push(await e2eInProcessWithFlags({ settings, shards: kBusyPollShards, busyPollUs: kBusyPollUs, topic: `e2e-tuned-${run}` },
       kLatencyNodeFlags, path.join(scratch, `e2e-tuned-${run}.json`)))
+    // Every partition on the main thread: no shard workers, no thread wake-ups (ClusterOptions.shards 0).
+    const inline = await startBenchCluster({ shards: 0 })
+    try {
+      mainThreadRuns.push(await runE2eOnce(new ClusterPerfTarget(inline.cluster, 'embedded shardlog (shards: 0, partitions on the main thread), eachMessage'),
+        settings, `e2e-main-${run}`))
+    } finally {
+      await inline.close()
+    }
+    mainThreadTunedRuns.push(await e2eInProcessWithFlags({ settings, shards: 0, busyPollUs: 0, topic: `e2e-main-tuned-${run}` },
+      kMainThreadNodeFlags, path.join(scratch, `e2e-main-tuned-${run}.json`)))
     loopbackRuns.push(await runE2eOnce(loopback, settings, `loopback-${run}`))
     hops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs)))
     pollingHops.push(await measureThreadHops(kHopRate, settings.durationMs - settings.warmupMs, Math.min(1000, settings.warmupMs), 'poll'))
@@ -122,9 +144,12 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     const l = loopbackRuns.at(-1)!.stats
     const p = busyPollRuns.at(-1)!.stats
     const t = tunedRuns.at(-1)!.stats
+    const i = mainThreadRuns.at(-1)!.stats
+    const it = mainThreadTunedRuns.at(-1)!.stats
     const h = hops.at(-1)!
     process.stderr.write(`  e2e run ${run + 1}/${o.runs}: eachMessage p50 ${us(m.p50)}, p99 ${us(m.p99)}, p99.9 ${us(m.p999)}, max ${us(m.max)}; ` +
-      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; tuned p50 ${us(t.p50)}, p99 ${us(t.p99)}, p99.9 ${us(t.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs; polling ${pollingHops.at(-1)!.p50} / ${pollingHops.at(-1)!.p99} µs\n`)
+      `eachBatch p50 ${us(b.p50)}, p99 ${us(b.p99)}; busy poll p50 ${us(p.p50)}, p99 ${us(p.p99)}, p99.9 ${us(p.p999)}; tuned p50 ${us(t.p50)}, p99 ${us(t.p99)}, p99.9 ${us(t.p999)}; ` +
+      `main thread p50 ${us(i.p50)}, p99 ${us(i.p99)}, p99.9 ${us(i.p999)}; tuned ${us(it.p50)} / ${us(it.p99)} / ${us(it.p999)}; loopback p50 ${us(l.p50)}, p99 ${us(l.p99)}; thread hop p50 ${h.p50} µs, p99 ${h.p99} µs; polling ${pollingHops.at(-1)!.p50} / ${pollingHops.at(-1)!.p99} µs\n`)
   }
   await loopback.close()
   rmSync(scratch, { recursive: true, force: true })
@@ -136,6 +161,8 @@ export async function runE2eLatency(o: SystemBenchOptions): Promise<E2eResult> {
     shardlogProduce: percentilesOf(produce),
     shardlogBusyPoll: { ...figuresOf(busyPollRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs, threadHop: hopPercentilesOf(pollingHops) },
     shardlogBusyPollTuned: { ...figuresOf(tunedRuns), shards: kBusyPollShards, busyPollUs: kBusyPollUs, nodeFlags: [...kLatencyNodeFlags] },
+    shardlogMainThread: figuresOf(mainThreadRuns),
+    shardlogMainThreadTuned: { ...figuresOf(mainThreadTunedRuns), nodeFlags: [...kMainThreadNodeFlags] },
     loopback: figuresOf(loopbackRuns),
     threadHop: { ...hopPercentilesOf(hops), ratePerSec: kHopRate },
   }

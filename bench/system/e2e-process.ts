@@ -1,5 +1,5 @@
 /**
- * One busy-polling e2e run (see e2e-latency.ts) in a process of its own, so that it can run
+ * One e2e run (see e2e-latency.ts) in a process of its own, so that it can run
  * under Node flags chosen for latency: the garbage collector's flags (`--single-threaded-gc`,
  * the young generation's size) can only be set when a process starts.
  *
@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   if (resultFile === undefined) throw new Error('usage: e2e-process.js <settings-json> <shards> <busy-poll-us> <topic> <result-file>')
   const bench = await startBenchCluster({ shards: Number(shards), busyPollUs: Number(busyPollUs) })
   try {
-    const target = new ClusterPerfTarget(bench.cluster, `embedded shardlog (${shards} shard, busyPollUs ${busyPollUs}), eachMessage`)
+    const setup = shards === '0' ? 'shards: 0, partitions on the main thread' : `${shards} shard, busyPollUs ${busyPollUs}`
+    const target = new ClusterPerfTarget(bench.cluster, `embedded shardlog (${setup}), eachMessage`)
     const figures = await runE2eOnce(target, JSON.parse(settingsJson!) as E2eResult['settings'], topic!)
     writeFileSync(resultFile, JSON.stringify(figures))
   } finally {

@@ -5,7 +5,7 @@
  */
 import { kWarmupRecords } from './options.js'
 import type { MachineDescription } from './machine.js'
-import type { BenchmarkName, CodecsResult, E2eResult, PartitionsResult, Percentiles, SystemResults, ThroughputResult } from './results.js'
+import type { BenchmarkName, CodecsResult, E2eResult, LatencyFigures, PartitionsResult, Percentiles, SystemResults, ThroughputResult } from './results.js'
 import { ratioOf, type Sample } from './stats.js'
 
 /** Targets the figures are held to. */
@@ -110,48 +110,58 @@ function throughputTable(r: ThroughputResult, results: SystemResults): string {
 
 function e2eTable(r: E2eResult, results: SystemResults): string {
   const s = r.settings
-  const row = (label: string, pick: (f: Percentiles) => Sample, target: number | undefined): string => {
-    const a = pick(r.shardlog)
-    const status = (f: Percentiles): string => target === undefined ? '' : verdict(pick(f).median < target, `${times(pick(f).median / target)} target`)
-    const poll = r.shardlogBusyPoll
-    const tuned = r.shardlogBusyPollTuned
-    return `| ${label} | ${withRange(a, us)} | ${withRange(pick(r.shardlogEachBatch), us)} | ${withRange(pick(r.shardlogProduce), us)} | ` +
-      `${poll ? withRange(pick(poll), us) : 'n/a'} | ${tuned ? withRange(pick(tuned), us) : 'n/a'} | ${withRange(pick(r.loopback), us)} | ` +
-      `${withRange(pick(r.threadHop), us)} | ${target === undefined ? '' : `< ${us(target)}`} | ${status(r.shardlog)} | ${poll ? status(poll) : ''} | ${tuned ? status(tuned) : ''} |`
-  }
-  const tuned = r.shardlogBusyPollTuned
+  const targets: ReadonlyArray<[keyof Percentiles, number]> = [['p50', kTargets.e2eP50Us], ['p99', kTargets.e2eP99Us], ['p999', kTargets.e2eP999Us]]
+  const status = (f: Percentiles): string => targets
+    .map(([key, target]) => `${key === 'p999' ? 'p99.9' : key} ${f[key].median < target ? 'met' : 'missed'} (${times(f[key].median / target)})`).join(', ')
+  // A row per configuration; floors and the produce side get no status (they have no target).
+  const row = (label: string, f: Percentiles, withStatus: boolean): string =>
+    `| ${label} | ${withRange(f.p50, us)} | ${withRange(f.p99, us)} | ${withRange(f.p999, us)} | ${withRange(f.max, us)} | ${withStatus ? status(f) : ''} |`
   const poll = r.shardlogBusyPoll
+  const tuned = r.shardlogBusyPollTuned
+  const main = r.shardlogMainThread
+  const mainTuned = r.shardlogMainThreadTuned
+  const rates: Array<[string, LatencyFigures | undefined]> = [
+    ['eachMessage', r.shardlog], ['eachBatch', r.shardlogEachBatch], ['busy poll', poll], ['busy poll with the latency flags', tuned],
+    ['shards: 0', main], ['shards: 0 with a small young generation', mainTuned],
+  ]
   return [
     caption(results, 'e2e'),
     '',
     `Settings: ${formatCount(s.recordsPerSec)} records/s on a fixed schedule for ${s.durationMs / 1000} s (the first ${s.warmupMs / 1000} s are warmup), ` +
-      `${s.recordBytes}-byte values, ${s.partitions} partitions, ${s.shards} shards, acks=${s.acks}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB; ` +
+      `${s.recordBytes}-byte values, ${s.partitions} partitions, ${s.shards} shards unless the row says otherwise, acks=${s.acks}, linger.ms ${s.lingerMs}, batch.size ${s.batchSize / 1024} KiB; ` +
       `${s.harness}. Latency runs from each record's intended send time (coordinated omission corrected) to its arrival in the consumer's callback, in an HDR histogram. ` +
-      `eachMessage runs: ${withRange(r.shardlog.count, formatCount)} records measured per run at ${withRange(r.shardlog.recordsPerSec, formatCount)} records/s, ` +
-      `missing ${withRange(r.shardlog.missing, formatCount)}; eachBatch runs: at ${withRange(r.shardlogEachBatch.recordsPerSec, formatCount)} records/s, ` +
-      `missing ${withRange(r.shardlogEachBatch.missing, formatCount)}` +
-      (poll ? `; busy-poll runs: at ${withRange(poll.recordsPerSec, formatCount)} records/s, missing ${withRange(poll.missing, formatCount)}` : '') +
-      (tuned ? `; with the latency flags: at ${withRange(tuned.recordsPerSec, formatCount)} records/s, missing ${withRange(tuned.missing, formatCount)}.` : '.'),
+      `${withRange(r.shardlog.count, formatCount)} records measured per eachMessage run. Rates reached (records/s) and records missing: ` +
+      rates.flatMap(([name, f]) => (f ? [`${name} ${withRange(f.recordsPerSec, formatCount)}, missing ${withRange(f.missing, formatCount)}`] : [])).join('; ') + '.',
     '',
-    '| latency | e2e, produce → eachMessage | e2e, produce → eachBatch ³ | produce → ack | e2e, eachMessage, busy poll ⁴ | busy poll, latency flags ⁵ | loopback floor ¹ | thread round trip ² | e2e target | status | status, busy poll | status, latency flags |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|',
-    row('p50', (f) => f.p50, kTargets.e2eP50Us),
-    row('p99', (f) => f.p99, kTargets.e2eP99Us),
-    row('p99.9', (f) => f.p999, kTargets.e2eP999Us),
-    row('max', (f) => f.max, undefined),
+    '| configuration | p50 | p99 | p99.9 | max | against the targets |',
+    '|---|---:|---:|---:|---:|---|',
+    row(`e2e, produce → eachMessage, ${s.shards} shards (the defaults)`, r.shardlog, true),
+    row(`e2e, produce → eachBatch, ${s.shards} shards ³`, r.shardlogEachBatch, true),
+    row(`produce → ack, ${s.shards} shards`, r.shardlogProduce, false),
+    ...(poll ? [row(`e2e, eachMessage, ${poll.shards} shard, busyPollUs ${poll.busyPollUs} ⁴`, poll, true)] : []),
+    ...(tuned ? [row(`the same, node ${tuned.nodeFlags.join(' ')} ⁵`, tuned, true)] : []),
+    ...(main ? [row('e2e, eachMessage, `shards: 0` (partitions on the main thread) ⁶', main, true)] : []),
+    ...(mainTuned ? [row(`the same, node ${mainTuned.nodeFlags.join(' ')} ⁷`, mainTuned, true)] : []),
+    row('loopback floor ¹', r.loopback, false),
+    row('thread round trip ²', r.threadHop, false),
+    `| target | < ${us(kTargets.e2eP50Us)} | < ${us(kTargets.e2eP99Us)} | < ${us(kTargets.e2eP999Us)} | | |`,
     '',
     '¹ The same harness and schedule against a target with no engine: each send is acknowledged and delivered on the next event-loop turn; ' +
       'what the harness and the event loop cost by themselves. ' +
       `² main → worker → main through Atomics.notify / Atomics.wait on a SharedArrayBuffer, ${formatCount(r.threadHop.ratePerSec)} per second: ` +
-      'what the OS takes to wake a thread, paid at least once by every produce and every fetch. Both measured in the same process right after each e2e run. ' +
-      '³ Through `embeddedTarget` of src/perf/targets (what `shardlog perf` measures), whose consumer uses eachBatch; the eachMessage column uses the same ' +
+      'what the OS takes to wake a thread, paid at least once by every produce and every fetch through a shard worker. Both measured in the same process right after each e2e run. ' +
+      '³ Through `embeddedTarget` of src/perf/targets (what `shardlog perf` measures), whose consumer uses eachBatch; the eachMessage rows use the same ' +
       'cluster setup through bench/system/perf-targets.ts. ' +
       (poll ? `⁴ ${poll.shards} shard and \`busyPollUs: ${poll.busyPollUs}\`: the main thread and the shard poll their rings once per event-loop turn instead of sleeping ` +
         'while traffic flows, so no request waits for a thread to wake; each keeps a core busy (2 threads on the 2 cores here).' +
         (poll.threadHop ? ` Its floor, the bare round trip of ² with the worker spinning and the main thread polling: p50 ${us(poll.threadHop.p50.median)}, ` +
-          `p99 ${us(poll.threadHop.p99.median)}, p99.9 ${us(poll.threadHop.p999.median)}, max ${us(poll.threadHop.max.median)} (medians of the runs).` : '') : '') +
-      (tuned ? ` ⁵ The busy-poll run of ⁴ in a Node process started with \`${tuned.nodeFlags.join(' ')}\` (the README's latency flags): the garbage collector ` +
-        'works without helper threads, which would wait for a core the polling threads hold, and its young generation is small, so each scavenge is short.' : ''),
+          `p99 ${us(poll.threadHop.p99.median)}, p99.9 ${us(poll.threadHop.p999.median)}, max ${us(poll.threadHop.max.median)} (medians of the runs). ` : ' ') : '') +
+      (tuned ? `⁵ The busy-poll run of ⁴ in a Node process started with those flags: the garbage collector ` +
+        'works without helper threads, which would wait for a core the polling threads hold, and its young generation is small, so each scavenge is short. ' : '') +
+      (main ? '⁶ `Cluster.start({ shards: 0 })`: the broker serves its partitions on the main thread (InThreadShard), so no produce or fetch waits for another ' +
+        'thread to be woken; storage and records share one core with the harness. ' : '') +
+      (mainTuned ? `⁷ The run of ⁶ in a Node process started with \`${mainTuned.nodeFlags.join(' ')}\` (the README's flag for \`shards: 0\`): a 4 MiB young generation ` +
+        'instead of 16 MiB, scavenged more often and much more briefly; with everything on one thread those pauses are what every record waits through.' : ''),
   ].join('\n')
 }
 
@@ -233,6 +243,8 @@ export function renderSummary(results: SystemResults): string | undefined {
     line('e2e p99.9', us(e2e.shardlog.p999.median), '< 5 ms', e2e.shardlog.p999.median < kTargets.e2eP999Us, `loopback floor ${us(e2e.loopback.p999.median)}, thread round trip ${us(e2e.threadHop.p999.median)}`),
     ...(e2e.shardlogBusyPoll ? busyPollLines(e2e.shardlogBusyPoll, line) : []),
     ...(e2e.shardlogBusyPollTuned ? tunedLines(e2e.shardlogBusyPollTuned, line) : []),
+    ...(e2e.shardlogMainThread ? mainThreadLines('shards: 0', e2e.shardlogMainThread, line) : []),
+    ...(e2e.shardlogMainThreadTuned ? mainThreadLines(`shards: 0, node ${e2e.shardlogMainThreadTuned.nodeFlags.join(' ')}`, e2e.shardlogMainThreadTuned, line) : []),
     line('1 to 1,000 partitions', `worst ${percent(worst.recordsPerSec.median / best)} of best (${worst.partitions.toLocaleString('en-US')} partitions)`, 'within 25% of best',
       worst.recordsPerSec.median / best >= kTargets.partitionsWithinOfBest, `best ${formatCount(best)} records/s`),
     line('acks=-1 against acks=1', all && none ? percent(ratioOf(all.recordsPerSec, none.recordsPerSec)) : 'n/a', '(no target)', true, 'one replica per partition: the ISR is the leader'),
@@ -257,6 +269,16 @@ function tunedLines(tuned: NonNullable<E2eResult['shardlogBusyPollTuned']>,
   return [
     line(`e2e p99, ${setup}`, us(tuned.p99.median), '< 1 ms', tuned.p99.median < kTargets.e2eP99Us, ''),
     line(`e2e p99.9, ${setup}`, us(tuned.p999.median), '< 5 ms', tuned.p999.median < kTargets.e2eP999Us, ''),
+  ]
+}
+
+/** Summary lines of an e2e run with every partition on the main thread, one per percentile target. */
+function mainThreadLines(setup: string, f: Percentiles,
+  line: (what: string, figure: string, target: string, met: boolean, note: string) => string): string[] {
+  return [
+    line(`e2e p50, ${setup}`, us(f.p50.median), '< 100 µs', f.p50.median < kTargets.e2eP50Us, 'no shard workers: no thread wake-ups, one core'),
+    line(`e2e p99, ${setup}`, us(f.p99.median), '< 1 ms', f.p99.median < kTargets.e2eP99Us, ''),
+    line(`e2e p99.9, ${setup}`, us(f.p999.median), '< 5 ms', f.p999.median < kTargets.e2eP999Us, ''),
   ]
 }
 

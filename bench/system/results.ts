@@ -90,6 +90,10 @@ export interface E2eResult {
   }
   /** The busy-poll run again in a process started with `nodeFlags` (the README's latency flags); absent in results from before it. */
   shardlogBusyPollTuned?: LatencyFigures & { shards: number; busyPollUs: number; nodeFlags: string[] }
+  /** eachMessage with `shards: 0`: every partition on the main thread, no shard workers; absent in results from before it. */
+  shardlogMainThread?: LatencyFigures
+  /** The `shards: 0` run again in a process started with `nodeFlags` (a small young generation); absent in results from before it. */
+  shardlogMainThreadTuned?: LatencyFigures & { nodeFlags: string[] }
   loopback: LatencyFigures
   /** Main -> worker -> main round trips through Atomics.notify/wait at 10,000/s (see thread-hop.ts). */
   threadHop: Percentiles & { ratePerSec: number }
