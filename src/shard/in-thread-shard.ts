@@ -15,12 +15,12 @@
  * the runtime without closing its logs and starts a fresh one over the same directory, which
  * recovers them, exactly as after a worker was terminated (see `ShardRuntime.abandon`).
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { BrokerNotAvailableError, KafkaStorageError, errorFromWire, errorToWire, isShardlogError, type ShardlogError } from '../errors.js'
 import { GatherPayload, type RingPayload } from './ring.js'
 import { RequestTable } from './request-table.js'
 import { ShardRuntime, type ShardRuntimeOptions } from './shard-runtime.js'
 import type { ShardLink } from './shard-link.js'
+import { isInRestartHookOf, runRestartHook, type RestartHook } from './restart-hook.js'
 
 /** Options of {@link InThreadShard}. */
 export interface InThreadShardOptions {
@@ -31,16 +31,13 @@ export interface InThreadShardOptions {
    * waiting calls are released, and its own calls go through at once (the broker reopens the
    * shard's partitions here). A failure is reported as a process warning.
    */
-  onRestart?: (shardId: number, reason: Error) => void | Promise<void>
+  onRestart?: RestartHook
 }
 
 type State = 'running' | 'restarting' | 'stopped'
 
 /** A call in flight: how to fail it when the shard dies under it. */
 type PendingCall = (err: Error) => void
-
-/** The async context of an `onRestart` call, so its own requests bypass the wait for the restart. */
-const restartHookScope = new AsyncLocalStorage<InThreadShard>()
 
 /** A copy the runtime owns, as a worker owns what it read out of its ring. */
 function ownedCopy(payload: RingPayload): Buffer {
@@ -86,7 +83,7 @@ export class InThreadShard implements ShardLink {
 
   request(op: number, payload: RingPayload): Promise<Buffer> {
     if (this.#state === 'stopped') return Promise.reject(this.#stoppedError())
-    if (this.#state === 'restarting' && !(this.#recovering && restartHookScope.getStore() === this)) {
+    if (this.#state === 'restarting' && !(this.#recovering && isInRestartHookOf(this))) {
       const owned = ownedCopy(payload)
       return this.#ready!.then(() => this.request(op, owned))
     }
@@ -164,17 +161,9 @@ export class InThreadShard implements ShardLink {
       this.#ready = undefined
       throw err
     }
-    const hook = this.#opts.onRestart
-    if (hook !== undefined) {
-      this.#recovering = true
-      try {
-        await restartHookScope.run(this, () => hook(this.shardId, reason))
-      } catch (err) {
-        process.emitWarning(`shard ${this.shardId} onRestart failed: ${err instanceof Error ? err.message : String(err)}`)
-      } finally {
-        this.#recovering = false
-      }
-    }
+    this.#recovering = true
+    await runRestartHook(this, this.shardId, this.#opts.onRestart, reason)
+    this.#recovering = false
     if (this.#state === 'restarting') this.#state = 'running'
     this.#restarts++
     this.#ready = undefined

@@ -30,13 +30,13 @@
  * calls made from within `onRestart` (e.g. reopening the shard's partitions) go straight
  * through, recognised by their async context.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { Worker } from 'node:worker_threads'
 import { BrokerNotAvailableError, InvalidConfigError, KafkaStorageError, type ShardlogError } from '../errors.js'
 import { isShardReadyMessage, type ShardRings, type ShardWorkerData } from './frame.js'
 import { createShardRings, kDefaultRingBytes, type RingPayload } from './ring.js'
 import { ShardChannel } from './shard-channel.js'
 import type { ShardLink } from './shard-link.js'
+import { isInRestartHookOf, runRestartHook, type RestartHook } from './restart-hook.js'
 import { workerExecArgv } from './worker-url.js'
 
 /** Options of {@link ShardHost.start}. */
@@ -67,7 +67,7 @@ export interface ShardHostOptions {
    * Awaited before waiting calls are released; its own calls to this host go through at once.
    * If it throws, the failure is reported as a process warning and the shard serves anyway.
    */
-  onRestart?: (shardId: number, reason: Error) => void | Promise<void>
+  onRestart?: RestartHook
   /** How long a worker may take to call `serveShard`, in ms. Default 60000. */
   startTimeoutMs?: number
   /** How long calls made after a death wait for the replacement, in ms. Default 5000. */
@@ -106,9 +106,6 @@ interface Incarnation {
   readonly worker: Worker
   readonly rings: ShardRings
 }
-
-/** The async context of an `onRestart` call, so its own requests bypass the restart gate. */
-const restartHookScope = new AsyncLocalStorage<ShardHost>()
 
 /** Main-thread owner of one shard worker; see the file comment for the lifecycle. */
 export class ShardHost implements ShardLink {
@@ -174,7 +171,7 @@ export class ShardHost implements ShardLink {
       case 'running':
         return this.#channel.request(op, payload)
       case 'restarting':
-        if (this.#recovering && restartHookScope.getStore() === this) return this.#channel.request(op, payload)
+        if (this.#recovering && isInRestartHookOf(this)) return this.#channel.request(op, payload)
         return this.#requestAfterRestart(op, payload)
       case 'dead':
         return Promise.reject(this.#lastFailure)
@@ -336,7 +333,9 @@ export class ShardHost implements ShardLink {
       this.#workerGone = false
       this.#exited = exitOf(incarnation.worker)
       this.#channel = this.#install(incarnation)
-      await this.#runRestartHook(reason)
+      this.#recovering = true
+      await runRestartHook(this, this.shardId, this.#opts.onRestart, reason)
+      this.#recovering = false
       if (this.#state !== 'restarting') return
       if (this.#workerGone) {
         reason = this.#lastFailure ?? reason // the replacement died during onRestart: go again
@@ -348,21 +347,6 @@ export class ShardHost implements ShardLink {
       this.#gate = undefined
       for (const waiter of this.#readyWaiters.splice(0)) waiter.resolve()
       return
-    }
-  }
-
-  async #runRestartHook(reason: Error): Promise<void> {
-    const hook = this.#opts.onRestart
-    if (hook === undefined) return
-    this.#recovering = true
-    try {
-      await restartHookScope.run(this, () => hook(this.shardId, reason))
-    } catch (err) {
-      // The shard itself serves; what the hook failed to redo (say, reopen a partition)
-      // surfaces as that partition's own errors. Report it where operators look.
-      process.emitWarning(`shard ${this.shardId} onRestart failed: ${err instanceof Error ? err.message : String(err)}`)
-    } finally {
-      this.#recovering = false
     }
   }
 
