@@ -348,6 +348,7 @@ export class LogSegment {
     if (this.timeIndex.isMutable && this.maxTimestamp >= 0) this.timeIndex.maybeAppend(this.maxTimestamp, this.offsetOfMaxTimestamp, true)
     this.offsetIndex.seal()
     this.timeIndex.seal()
+    this.appender.releaseRecent()
     if (this.size > 0) {
       // A non-empty segment always has its index files once sealed, so a clean load finds them.
       this.offsetIndex.materialize()
@@ -420,7 +421,7 @@ export class LogSegment {
     const wanted = Math.max(Math.floor(maxBytes), 0)
     const length = Math.min(Math.max(wanted, RECORD_BATCH_OVERHEAD), available)
     let buf = Buffer.allocUnsafe(length)
-    readFully(this.handles, this.logPath, buf, length, position)
+    this.readAt(buf, length, position)
     if (length < RECORD_BATCH_OVERHEAD) this.reportCorrupt(position, `${length} bytes left in the segment, less than a batch header`)
     const firstSize = buf.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD
     const firstMagic = buf.readInt8(MAGIC)
@@ -434,7 +435,7 @@ export class LogSegment {
       // Kafka's minOneMessage: the first batch goes out whole even when larger than maxBytes.
       if (firstSize > length) {
         buf = Buffer.allocUnsafe(firstSize)
-        readFully(this.handles, this.logPath, buf, firstSize, position)
+        this.readAt(buf, firstSize, position)
       }
       end = firstSize
     }
@@ -463,7 +464,7 @@ export class LogSegment {
     })
     if (!found) return undefined
     const bytes = Buffer.allocUnsafe(found.size)
-    readFully(this.handles, this.logPath, bytes, found.size, found.position)
+    this.readAt(bytes, found.size, found.position)
     try {
       for (const record of decodeRecordBatchSync(bytes, 0).records) {
         if (record.timestamp >= timestamp && record.offset >= startingOffset) return { offset: record.offset, timestamp: record.timestamp }
@@ -694,7 +695,7 @@ export class LogSegment {
       if (pos < windowStart || pos + RECORD_BATCH_OVERHEAD > windowStart + windowLength) {
         windowStart = pos
         windowLength = Math.min(HEADER_SCAN_WINDOW, end - pos)
-        readFully(this.handles, this.logPath, headerWindow, windowLength, pos)
+        this.readAt(headerWindow, windowLength, pos)
       }
       const at = pos - windowStart
       const size = headerWindow.readInt32BE(at + BATCH_LENGTH) + LOG_OVERHEAD
@@ -744,10 +745,15 @@ export class LogSegment {
     return true
   }
 
+  /** Reads file bytes `[position, position + length)` into `buf`: from the tail window when it holds them, else from the file. */
+  private readAt(buf: Buffer, length: number, position: number): void {
+    if (!this.appender.readRecent(buf, 0, length, position)) readFully(this.handles, this.logPath, buf, length, position)
+  }
+
   private readFirstBatchTimestamp(): number {
     if (this.size < RECORD_BATCH_OVERHEAD) return -1
     const header = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD)
-    readFully(this.handles, this.logPath, header, RECORD_BATCH_OVERHEAD, 0)
+    this.readAt(header, RECORD_BATCH_OVERHEAD, 0)
     return readInt64(header, MAX_TIMESTAMP)
   }
 }

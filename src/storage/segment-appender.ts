@@ -2,8 +2,9 @@
  * The only writer of a segment's `.log` file (Redpanda's `segment_appender`): positional
  * writes at the end of the data, truncation and fsync. It keeps the write position in memory,
  * so an append is exactly one `pwrite` of the caller's bytes through the OS page cache: no
- * stat, no open (the descriptor comes from the {@link FileHandleCache}), no copy of the data
- * kept in JS.
+ * stat, no open (the descriptor comes from the {@link FileHandleCache}). A copy of the last few
+ * KiB written is kept in a {@link TailWindow}, so reads right behind the writer need no syscall
+ * ({@link readRecent}).
  *
  * The file is created by the first append (an empty segment has no `.log` file yet), so an
  * idle partition costs a directory and nothing else.
@@ -14,6 +15,7 @@
 import { fsyncSync, ftruncateSync, renameSync } from 'node:fs'
 import type { FileHandleCache } from './file-handle-cache.js'
 import { writeFully } from './offset-index.js'
+import { TailWindow } from './tail-window.js'
 
 /** Appends, truncates and syncs one `.log` file. */
 export class SegmentAppender {
@@ -22,6 +24,7 @@ export class SegmentAppender {
   private end: number
   private unsynced = false
   private exists: boolean
+  private readonly tail: TailWindow
 
   /**
    * @param position where the next append goes (the size of the valid data).
@@ -32,6 +35,7 @@ export class SegmentAppender {
     this.handles = handles
     this.end = position
     this.exists = fileExists
+    this.tail = new TailWindow(position)
   }
 
   /** False until the first append of a new segment creates the file. */
@@ -77,6 +81,7 @@ export class SegmentAppender {
     }
     this.end = at + (end - start)
     this.unsynced = true
+    this.tail.appended(buf, start, end, at)
     return at
   }
 
@@ -94,6 +99,20 @@ export class SegmentAppender {
     ftruncateSync(this.handles.fd(this.filePath), position)
     this.end = position
     this.unsynced = true
+    this.tail.truncated(position)
+  }
+
+  /**
+   * Copies file bytes `[position, position + length)` into `dest` at `destAt` from the copy of
+   * the last bytes written, when it holds them all; false otherwise (read the file instead).
+   */
+  readRecent(dest: Uint8Array, destAt: number, length: number, position: number): boolean {
+    return this.tail.read(dest, destAt, length, position)
+  }
+
+  /** Drops the copy of the last bytes written (the segment was sealed: no reader is right behind it). */
+  releaseRecent(): void {
+    this.tail.release()
   }
 
   /** fsyncs the file (Kafka's `FileRecords.flush`) when anything changed since the last sync. */

@@ -37,6 +37,24 @@ describe('storage > LogSegment', () => {
     expect(s.offsetIndex.entries).toBeLessThan(30)
   })
 
+  it('serves a read right behind the appends from memory: no file is opened for it', () => {
+    const handles = new FileHandleCache({ maxOpenFiles: 8 })
+    const s = LogSegment.create(tempDir(), 0, { handles, indexIntervalBytes: 200, maxIndexSize: 1 << 20, logger: recordingLogger() })
+    fill(s, 3)
+    handles.closeAll()
+    const found = s.translateOffset(8)!
+    expect(found.baseOffset).toBe(8)
+    const read = s.read(found.position, 1 << 20, Number.MAX_SAFE_INTEGER, true, true)
+    expect(read.firstOffset).toBe(8)
+    expect(recordsOf(read.data).map((r) => r.offset)).toEqual([8, 9, 10, 11])
+    expect(handles.openCount).toBe(0)
+    // Once sealed, the segment reads its file again.
+    s.seal()
+    const openAfterSeal = handles.openCount // the index files it wrote
+    expect(recordsOf(s.read(0, 1 << 20, Number.MAX_SAFE_INTEGER, true, true).data)).toHaveLength(12)
+    expect(handles.openCount).toBe(openAfterSeal + 1)
+  })
+
   it('translates any offset to the batch holding it, and reads whole batches from there', () => {
     const s = segment()
     fill(s, 30)
