@@ -206,6 +206,8 @@ export class LogManager {
    * (`InThreadShard`), where a terminated worker would simply have vanished.
    */
   abandon(): void {
+    // Each log is marked closed too: a stray call fails with KafkaStorageError instead of reopening files.
+    for (const log of this.open_.values()) log.abandon()
     this.open_.clear()
     try {
       this.handles.closeAll()
