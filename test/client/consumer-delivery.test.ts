@@ -278,9 +278,14 @@ describe('client > Consumer delivery', () => {
   it('never delivers a batch corrupted on disk: the shard refuses it and the consumer keeps retrying', async () => {
     // The consumer decodes without computing CRCs again because the shard's log read checks
     // them: this is the check that stands between a flipped byte and eachMessage.
-    const cluster = await startCluster()
-    const topic = await batchedTopic(cluster, 1, 3)
-    const segment = path.join(cluster.dataDir, 'broker-0', `${topic}-0`, '00000000000000000000.log')
+    const dataDir = tempDir()
+    const first = await startCluster({ dataDir })
+    const topic = await batchedTopic(first, 1, 3)
+    // Flipped while the cluster is down: a running log keeps a copy of its last appends
+    // (TailWindow) and would not see a change made behind its back, as the page cache would not
+    // show a flip on the disk under it.
+    await first.stop()
+    const segment = path.join(dataDir, 'broker-0', `${topic}-0`, '00000000000000000000.log')
     const bytes = fs.readFileSync(segment)
     const fd = fs.openSync(segment, 'r+')
     try {
@@ -288,6 +293,7 @@ describe('client > Consumer delivery', () => {
     } finally {
       fs.closeSync(fd)
     }
+    const cluster = await startCluster({ dataDir })
     const consumer = cluster.consumer({ maxWaitTimeInMs: 50 })
     await consumer.subscribe({ topic, fromBeginning: true })
     const got: string[] = []
