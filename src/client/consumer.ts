@@ -110,6 +110,9 @@ interface PartitionPosition {
 /** A fetch on its way: the offset it asked for per partition, and its answer. */
 interface PendingFetch {
   offsets: Map<string, number>
+  /** The partitions asked for, in request order, each with the offset asked. */
+  partitions: ReadonlyArray<readonly [PartitionPosition, number]>
+  /** An incremental fetch's answer: the caught-up partitions are left out (see startFetch). */
   results: Promise<FetchPartitionResult[]>
 }
 
@@ -410,13 +413,24 @@ export class Consumer {
         const current: Array<{ r: FetchPartitionResult; next: number; k: string }> = []
         const nextFetch: Array<[PartitionPosition, number]> = []
         const servedLast: Array<[PartitionPosition, number]> = []
-        for (const r of results) {
-          const k = partitionKey(r.topic, r.partition)
+        // The answer lists the partitions in request order, leaving out the caught-up ones.
+        let answered = 0
+        for (const [asked, offset] of fetch.partitions) {
+          const k = asked.key
+          const candidate = results[answered]
+          const r = candidate !== undefined && candidate.partition === asked.partition && candidate.topic === asked.topic ? candidate : undefined
+          if (r !== undefined) answered++
           const pos = this.positions.get(k)
           if (!pos) continue
           // Fetched for an offset the partition has left since (seek, reset, unresolved records), or
           // paused while the fetch was in flight: those records are not delivered; read again.
-          const valid = fetch.offsets.get(k) === pos.offset && !this.isPaused(pos)
+          const valid = offset === pos.offset && !this.isPaused(pos)
+          if (r === undefined) {
+            // Caught up: nothing new, and the high watermark is the offset asked.
+            if (valid) pos.highWatermark = offset
+            if (!this.isPaused(pos)) nextFetch.push([pos, pos.offset])
+            continue
+          }
           const next = valid && r.errorCode === 0 ? nextOffsetAfter(r.records, pos.offset) : pos.offset
           if (valid) current.push({ r, next, k })
           // A partition that returned data goes to the back of the next fetches, as the Java
@@ -512,13 +526,17 @@ export class Consumer {
       offsets.set(p.key, offset)
       requests.push({ topic: p.topic, partition: p.partition, offset, maxBytes: this.config.maxBytesPerPartition ?? 1024 * 1024 })
     }
+    // Incremental: every fetch asks for every readable partition, and most of them are caught up.
     const results = this.engine.fetch(
-      { maxWaitMs: Math.min(maxWaitMs, this.membership ? this.membership.heartbeatIntervalMs : maxWaitMs), minBytes: this.config.minBytes ?? 1, maxBytes: Math.min(this.config.maxBytes ?? 10 * 1024 * 1024, kFetchResponseBytes), isolation: FetchIsolation.HighWatermark },
+      {
+        maxWaitMs: Math.min(maxWaitMs, this.membership ? this.membership.heartbeatIntervalMs : maxWaitMs), minBytes: this.config.minBytes ?? 1,
+        maxBytes: Math.min(this.config.maxBytes ?? 10 * 1024 * 1024, kFetchResponseBytes), isolation: FetchIsolation.HighWatermark, incremental: true,
+      },
       requests,
     )
     // An abandoned fetch may still fail (the cluster stopped, a leader moved): nobody waits for it.
     results.catch(() => undefined)
-    return { offsets, results }
+    return { offsets, partitions, results }
   }
 
   /** Hands `batches` to eachBatch or eachMessage; `next` is the offset after them (control batches included). */

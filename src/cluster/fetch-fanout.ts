@@ -15,6 +15,8 @@ export interface FetchParams {
   minBytes: number
   maxBytes: number
   isolation: number
+  /** Leave caught-up partitions out of the results (`FetchRequestPayload.incremental`). */
+  incremental?: boolean
 }
 
 let nextWaitToken = 1
@@ -26,7 +28,10 @@ function takeToken(): number {
 }
 
 
-/** Fetches `partitions`, each routed by `shardOf`, with long polling across shards. */
+/**
+ * Fetches `partitions`, each routed by `shardOf`, with long polling across shards. The results
+ * follow the order of `partitions`; with `incremental` the caught-up ones are left out.
+ */
 export async function fetchAcrossShards(
   params: FetchParams,
   partitions: readonly FetchPartitionRequest[],

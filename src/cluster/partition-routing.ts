@@ -23,9 +23,17 @@ export function groupByOwner<O, T extends TopicPartitionRef>(items: readonly T[]
   return byOwner
 }
 
-/** The owners' answers, one per requested partition, in the order of `requested`. */
+/**
+ * The owners' answers in the order of `requested`. A partition no owner answered is left out
+ * (an incremental fetch leaves out the caught-up ones; every other call answers each partition).
+ */
 export function inRequestOrder<R extends TopicPartitionRef>(requested: readonly TopicPartitionRef[], answers: ReadonlyArray<readonly R[]>): R[] {
   const index = new Map<string, R>()
   for (const list of answers) for (const r of list) index.set(partitionKey(r.topic, r.partition), r)
-  return requested.map((p) => index.get(partitionKey(p.topic, p.partition))!)
+  const ordered: R[] = []
+  for (const p of requested) {
+    const answer = index.get(partitionKey(p.topic, p.partition))
+    if (answer !== undefined) ordered.push(answer)
+  }
+  return ordered
 }

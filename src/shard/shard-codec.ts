@@ -89,8 +89,18 @@ export interface FetchRequestPayload {
   /** Lets the main thread end this long poll early with ShardOp.WakeFetch; 0 = none. */
   waitToken: number
   isolation: number
+  /**
+   * Answer only the partitions with something to say: records, an error, or a high watermark
+   * other than the fetch offset, as Kafka's incremental fetch responses do (KIP-227). A
+   * partition left out is caught up: no records, and its high watermark is the offset asked.
+   * For the in-process consumer, which asks for every assigned partition on every fetch.
+   */
+  incremental?: boolean
   partitions: FetchPartitionRequest[]
 }
+
+/** Bit of the isolation byte that marks an incremental fetch. */
+const kIncrementalFetchBit = 0x80
 
 /** One partition of a fetch result. */
 export interface FetchPartitionResult {
@@ -179,7 +189,7 @@ export function encodeFetchRequest(req: FetchRequestPayload): Buffer {
   o = buf.writeInt32BE(req.minBytes, o)
   o = buf.writeInt32BE(req.maxBytes, o)
   o = buf.writeUInt32BE(req.waitToken, o)
-  o = buf.writeUInt8(req.isolation, o)
+  o = buf.writeUInt8(req.isolation | (req.incremental === true ? kIncrementalFetchBit : 0), o)
   o = buf.writeUInt16BE(req.partitions.length, o)
   for (const p of req.partitions) {
     o = writePartitionHead(buf, o, p.topic, p.partition)
@@ -194,7 +204,9 @@ export function decodeFetchRequest(buf: Buffer): FetchRequestPayload {
   const minBytes = buf.readInt32BE(4)
   const maxBytes = buf.readInt32BE(8)
   const waitToken = buf.readUInt32BE(12)
-  const isolation = buf.readUInt8(16)
+  const isolationByte = buf.readUInt8(16)
+  const isolation = isolationByte & ~kIncrementalFetchBit
+  const incremental = (isolationByte & kIncrementalFetchBit) !== 0
   const count = buf.readUInt16BE(17)
   let o = 19
   const partitions: FetchPartitionRequest[] = []
@@ -203,7 +215,7 @@ export function decodeFetchRequest(buf: Buffer): FetchRequestPayload {
     partitions.push({ topic: head.topic, partition: head.partition, offset: buf.readDoubleBE(o), maxBytes: buf.readInt32BE(o + 8) })
     o += 12
   }
-  return { maxWaitMs, minBytes, maxBytes, waitToken, isolation, partitions }
+  return { maxWaitMs, minBytes, maxBytes, waitToken, isolation, incremental, partitions }
 }
 
 /**

@@ -162,7 +162,7 @@ export class ShardRuntime {
     return replica.awaitCommitted(result.lastOffset, req.timeoutMs).then(() => encodeProduceResult(result))
   }
 
-  /** Reads every requested partition once; returns the results and the bytes found. */
+  /** Reads every requested partition once; returns the results (in request order) and the bytes found. */
   private readOnce(req: FetchRequestPayload): { results: FetchPartitionResult[]; bytes: number } {
     const results: FetchPartitionResult[] = []
     let bytes = 0
@@ -192,6 +192,8 @@ export class ShardRuntime {
       }
       bytes += records.length
       budget -= records.length
+      // Incremental (KIP-227): a caught-up partition with nothing new is left out of the answer.
+      if (req.incremental === true && errorCode === 0 && records.length === 0 && hw === p.offset) continue
       results.push({ topic: p.topic, partition: p.partition, errorCode, highWatermark: hw, logStartOffset: r.log.logStartOffset, logEndOffset: r.log.logEndOffset, records })
     }
     return { results, bytes }

@@ -275,6 +275,28 @@ describe('client > Consumer delivery', () => {
     expect(order.slice(0, 30)).toEqual(Array.from({ length: 30 }, (_, i) => i % 3))
   })
 
+  it('a tailing eachBatch sees each partition\'s high watermark and no lag, while fetches leave the caught-up partitions out', async () => {
+    const cluster = await startCluster({ shards: 1 })
+    const topic = await createdTopic(cluster, 3)
+    const consumer = cluster.consumer({ maxWaitTimeInMs: 1_000 })
+    await consumer.subscribe({ topic, fromBeginning: true })
+    const batches: Array<[number, string, string, string]> = []
+    await consumer.run({ eachBatch: async ({ batch }) => { batches.push([batch.partition, batch.highWatermark, batch.offsetLag(), batch.lastOffset()]) } })
+    const producer = cluster.producer({ lingerMs: 0 })
+    const sent = [0, 0, 0]
+    for (const partition of [2, 0, 2, 1, 2]) {
+      const count = partition + 1
+      await producer.send({ topic, messages: Array.from({ length: count }, (_, i) => ({ value: `${partition}-${i}`, partition })) })
+      sent[partition]! += count
+      await waitFor(() => batches.some(([p, , , last]) => p === partition && Number(last) === sent[partition]! - 1), 5_000, `partition ${partition} delivered`)
+    }
+    await consumer.disconnect()
+    for (const [partition, highWatermark, lag, last] of batches) {
+      expect(Number(highWatermark), `partition ${partition}`).toBe(Number(last) + 1)
+      expect(lag).toBe('0')
+    }
+  })
+
   it('never delivers a batch corrupted on disk: the shard refuses it and the consumer keeps retrying', async () => {
     // The consumer decodes without computing CRCs again because the shard's log read checks
     // them: this is the check that stands between a flipped byte and eachMessage.

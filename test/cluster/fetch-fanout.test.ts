@@ -29,4 +29,32 @@ describe('cluster > fetch across shards', () => {
       next[partition]!++
     }
   })
+
+  it('incremental: answers in request order and leaves out only the caught-up partitions', async () => {
+    const cluster = await startCluster({ shards: 2 })
+    const topic = await createdTopic(cluster, 5)
+    const producer = cluster.producer({ lingerMs: 0 })
+    for (const partition of [1, 2, 3]) await producer.send({ topic, messages: [{ value: 'x', partition }, { value: 'y', partition }] })
+    const fetch = (offsets: number[], maxBytes = 1 << 20): ReturnType<typeof cluster.engine.fetch> => cluster.engine.fetch(
+      { maxWaitMs: 0, minBytes: 1, maxBytes, isolation: FetchIsolation.HighWatermark, incremental: true },
+      offsets.map((offset, partition) => ({ topic, partition, offset, maxBytes: 1 << 20 })),
+    )
+    // Partition 0 is empty and asked at 0, 3 is asked at its high watermark: both caught up.
+    // 1 and 2 have records, 4 is asked past its end (an error): they are answered, in request order.
+    const results = await fetch([0, 0, 1, 2, 50])
+    expect(results.map((r) => [r.partition, r.errorCode, r.records.length > 0])).toEqual([[1, 0, true], [2, 0, true], [4, 1, false]])
+    // A partition behind its high watermark stays in the answer even when its shard had no bytes
+    // left for it (maxBytes is per shard): of two partitions on one shard, the first takes the byte.
+    const shardOf = (p: number): unknown => cluster.engine.leaderShard(topic, p)
+    const [a, b] = [[1, 2], [1, 3], [2, 3]].find(([x, y]) => shardOf(x!) === shardOf(y!))! // two of three share one of two shards
+    const offsets = [0, 2, 2, 2, 0]
+    offsets[a!] = 0
+    offsets[b!] = 0
+    const starved = await fetch(offsets, 1)
+    expect(starved.map((r) => [r.partition, r.highWatermark, r.records.length > 0])).toEqual([[a, 2, true], [b, 2, false]])
+    // Not incremental: every partition is answered.
+    const full = await cluster.engine.fetch({ maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolation: FetchIsolation.HighWatermark },
+      [0, 1, 2, 3, 4].map((partition) => ({ topic, partition, offset: 0, maxBytes: 1 << 20 })))
+    expect(full.map((r) => r.partition)).toEqual([0, 1, 2, 3, 4])
+  })
 })

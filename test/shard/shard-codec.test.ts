@@ -18,9 +18,11 @@ function result(topic: string, partition: number, records: Buffer, errorCode = 0
 }
 
 describe('shard > fetch codec', () => {
-  it('round-trips a fetch request', () => {
-    const req = { maxWaitMs: 5, minBytes: 1, maxBytes: 100, waitToken: 7, isolation: FetchIsolation.LogEnd, partitions: [{ topic: 'tópic', partition: 3, offset: 42, maxBytes: 9 }, { topic: 'b', partition: 0, offset: 0, maxBytes: 1 }] }
-    expect(decodeFetchRequest(encodeFetchRequest(req))).toEqual(req)
+  it('round-trips a fetch request, incremental or not', () => {
+    for (const incremental of [false, true]) {
+      const req = { maxWaitMs: 5, minBytes: 1, maxBytes: 100, waitToken: 7, isolation: FetchIsolation.LogEnd, incremental, partitions: [{ topic: 'tópic', partition: 3, offset: 42, maxBytes: 9 }, { topic: 'b', partition: 0, offset: 0, maxBytes: 1 }] }
+      expect(decodeFetchRequest(encodeFetchRequest(req))).toEqual(req)
+    }
   })
 
   it('round-trips results, records gathered from where they lie and empty partitions between them', () => {
