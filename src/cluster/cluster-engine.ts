@@ -340,8 +340,11 @@ export class ClusterEngine {
   /** Fetches from leaders with long polling across shards and brokers. */
   async fetch(params: FetchParams, partitions: readonly FetchPartitionRequest[]): Promise<FetchPartitionResult[]> {
     this.ensureRunning()
-    const leaders = new Set(partitions.map((p) => this.leaderOf(p.topic, p.partition)))
-    for (const b of leaders) await b.whenProcessing()
+    // A paused (hung) leader holds the fetch; the others cost no await (one fetch per append when tailing).
+    for (const p of partitions) {
+      const leader = this.leaderOf(p.topic, p.partition)
+      if (leader.isPaused) await leader.whenProcessing()
+    }
     return fetchAcrossShards(params, partitions, (topic, partition) => this.leaderShard(topic, partition))
   }
 
