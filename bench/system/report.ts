@@ -160,8 +160,9 @@ function e2eTable(r: E2eResult, results: SystemResults): string {
         'works without helper threads, which would wait for a core the polling threads hold, and its young generation is small, so each scavenge is short. ' : '') +
       (main ? '⁶ `Cluster.start({ shards: 0 })`: the broker serves its partitions on the main thread (InThreadShard), so no produce or fetch waits for another ' +
         'thread to be woken; storage and records share one core with the harness. ' : '') +
-      (mainTuned ? `⁷ The run of ⁶ in a Node process started with \`${mainTuned.nodeFlags.join(' ')}\` (the README's flag for \`shards: 0\`): a 4 MiB young generation ` +
-        'instead of 16 MiB, scavenged more often and much more briefly; with everything on one thread those pauses are what every record waits through.' : ''),
+      (mainTuned ? `⁷ The run of ⁶ in a Node process started with \`${mainTuned.nodeFlags.join(' ')}\` (the README's flags for \`shards: 0\`): a 4 MiB young generation ` +
+        'instead of 16 MiB, scavenged more often and more briefly, each scavenge on the main thread alone rather than with helper threads that must first be woken; ' +
+        'with everything on one thread those pauses are what every record waits through.' : ''),
   ].join('\n')
 }
 
