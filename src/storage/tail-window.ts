@@ -10,13 +10,77 @@
  * (header scan, then the batches): a tenth of the main thread's time in the e2e benchmark with
  * `shards: 0`. A copy of the bytes appended costs a memcpy.
  *
- * Memory: {@link kTailWindowBytes} per segment that was appended to since it was opened,
- * allocated at the first append and released when the segment is sealed.
+ * Memory: {@link kTailWindowBytes} per active segment that takes small appends, allocated at
+ * its first such append and released when the segment is sealed, within a budget per thread
+ * ({@link TailWindowPool}, {@link kTailWindowBudgetBytes}): with more such segments than fit,
+ * the ones appended to least recently give up their copy (their readers use the file again),
+ * so ten thousand partitions cost no more than a few hundred.
  * Thread: the segment's shard thread.
  */
 
 /** Bytes kept per active segment: several tailing fetches' worth of small batches. */
 export const kTailWindowBytes = 16 * 1024
+
+/** Bytes of windows one thread keeps at most: 512 windows of the default size. */
+export const kTailWindowBudgetBytes = 8 * 1024 * 1024
+
+/**
+ * The windows of one thread that hold memory, least recently appended first: a list linked
+ * through the windows themselves (no Map or Set to rehash on every append, see RequestTable).
+ */
+export class TailWindowPool {
+  /** @internal Least recently appended window holding memory. */
+  oldest: TailWindow | undefined
+  /** @internal Most recently appended window holding memory. */
+  newest: TailWindow | undefined
+  #count = 0
+
+  constructor(readonly maxWindows: number) {}
+
+  /** Windows holding memory. */
+  get size(): number {
+    return this.#count
+  }
+
+  /**
+   * @internal `window` was appended to: it becomes the newest. A window joining a full pool
+   * evicts the oldest and gets its buffer, so a thread with more busy partitions than windows
+   * reuses the same buffers instead of allocating one per append.
+   */
+  touch(window: TailWindow): Buffer | undefined {
+    let recycled: Buffer | undefined
+    if (window.inPool) {
+      if (this.newest === window) return undefined
+      this.unlink(window)
+    } else if (this.#count >= this.maxWindows && this.oldest !== undefined) {
+      recycled = this.oldest.surrender()
+    }
+    window.olderInPool = this.newest
+    window.newerInPool = undefined
+    if (this.newest !== undefined) this.newest.newerInPool = window
+    this.newest = window
+    this.oldest ??= window
+    window.inPool = true
+    this.#count++
+    return recycled
+  }
+
+  /** @internal `window` let go of its memory. */
+  unlink(window: TailWindow): void {
+    if (!window.inPool) return
+    if (window.olderInPool !== undefined) window.olderInPool.newerInPool = window.newerInPool
+    else this.oldest = window.newerInPool
+    if (window.newerInPool !== undefined) window.newerInPool.olderInPool = window.olderInPool
+    else this.newest = window.olderInPool
+    window.olderInPool = undefined
+    window.newerInPool = undefined
+    window.inPool = false
+    this.#count--
+  }
+}
+
+/** The windows of this thread (each shard worker has its own module instance, so its own pool). */
+const threadPool = new TailWindowPool(Math.floor(kTailWindowBudgetBytes / kTailWindowBytes))
 
 /** A copy of the bytes at the end of one file; see the module comment. */
 export class TailWindow {
@@ -24,9 +88,15 @@ export class TailWindow {
   /** File position of `#buf[0]`. */
   #start: number
   #length = 0
+  /** @internal Links of the pool's list (see TailWindowPool). */
+  inPool = false
+  /** @internal */
+  olderInPool: TailWindow | undefined
+  /** @internal */
+  newerInPool: TailWindow | undefined
 
   /** `end`: the file's size now; the window starts empty there. */
-  constructor(end: number, private readonly capacity = kTailWindowBytes) {
+  constructor(end: number, private readonly capacity = kTailWindowBytes, private readonly pool: TailWindowPool = threadPool) {
     this.#start = end
   }
 
@@ -52,7 +122,8 @@ export class TailWindow {
       this.#length = 0
       return
     }
-    const buf = (this.#buf ??= Buffer.allocUnsafeSlow(this.capacity))
+    const recycled = this.pool.touch(this)
+    const buf = (this.#buf ??= recycled?.length === this.capacity ? recycled : Buffer.allocUnsafeSlow(this.capacity))
     if (this.#length + n > this.capacity) {
       // Keep the newest half (minus room for this write): each byte is moved at most once
       // per half-window appended, so the copying stays proportional to the bytes written.
@@ -89,8 +160,16 @@ export class TailWindow {
 
   /** Lets go of the memory (the segment was sealed); the window starts empty at the file's end. */
   release(): void {
+    this.surrender()
+  }
+
+  /** @internal Releases the window and hands over its buffer (to the pool, for another window). */
+  surrender(): Buffer | undefined {
+    const buf = this.#buf
+    this.pool.unlink(this)
     this.#buf = undefined
     this.#start += this.#length
     this.#length = 0
+    return buf
   }
 }

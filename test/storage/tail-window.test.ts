@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TailWindow } from '../../src/storage/tail-window.js'
+import { TailWindow, TailWindowPool } from '../../src/storage/tail-window.js'
 
 const bytes = (n: number, fill: number): Buffer => Buffer.alloc(n, fill)
 
@@ -73,5 +73,30 @@ describe('storage > TailWindow', () => {
         }
       },
     ))
+  })
+
+  it('keeps at most the pool\'s windows: the least recently appended gives up its copy first', () => {
+    const pool = new TailWindowPool(2)
+    const [a, b, c] = [0, 1, 2].map(() => new TailWindow(0, 64, pool))
+    const out = Buffer.alloc(4)
+    a!.appended(bytes(4, 1), 0, 4, 0)
+    b!.appended(bytes(4, 2), 0, 4, 0)
+    a!.appended(bytes(4, 3), 0, 4, 4) // a is the newest now
+    c!.appended(bytes(4, 4), 0, 4, 0) // evicts b, the least recently appended
+    expect(pool.size).toBe(2)
+    expect(b!.read(out, 0, 4, 0)).toBe(false)
+    expect(a!.read(out, 0, 4, 4)).toBe(true)
+    expect(out).toEqual(bytes(4, 3))
+    expect(c!.read(out, 0, 4, 0)).toBe(true)
+    expect(out).toEqual(bytes(4, 4))
+    // b appended again takes a window back (from a, now the oldest), and its reads resume after the gap.
+    b!.appended(bytes(4, 5), 0, 4, 4)
+    expect(a!.read(out, 0, 4, 4)).toBe(false)
+    expect(b!.read(out, 0, 4, 4)).toBe(true)
+    expect(b!.read(out, 0, 4, 0)).toBe(false)
+    c!.release()
+    expect(pool.size).toBe(1)
+    expect(pool.oldest).toBe(b)
+    expect(pool.newest).toBe(b)
   })
 })
