@@ -3,8 +3,10 @@
  * against raw `fs.writeSync` of the same bytes in the same chunks (the ceiling: the append
  * adds validation, CRC-32C, offset assignment and index upkeep around exactly one pwrite),
  * once with the CRC checked on the appending thread and once pre-verified by the caller,
- * PartitionLog.read of 1 MiB from the page cache (with and without CRC checks), and offset
- * index lookups (active index in memory; sealed index by positional reads).
+ * PartitionLog.read of 1 MiB from the page cache (with and without CRC checks), the read of a
+ * tailing fetch (the last small batch: from the active segment's TailWindow, and from the file
+ * when the window is empty), and offset index lookups (active index in memory; sealed index
+ * by positional reads).
  *
  * Standalone: `npx tsx bench/micro/storage.bench.ts [timeMs]` prints a table with MB/s,
  * records/s and the append/raw ratio. Files go to a temp directory removed at the end; each
@@ -30,6 +32,8 @@ export const StorageBenchTask = {
   AppendPreverified: 'PartitionLog.append 100 KB batch (CRC pre-verified)',
   Read: 'PartitionLog.read 1 MiB (page cache, CRC checked)',
   ReadNoCrc: 'PartitionLog.read 1 MiB (page cache, no CRC)',
+  TailRead: 'PartitionLog.read last 600 B batch (TailWindow)',
+  TailReadFile: 'PartitionLog.read last 600 B batch (file, pread)',
   LookupActive: 'OffsetIndex.lookup active (100k entries, memory)',
   LookupSealed: 'OffsetIndex.lookup sealed (100k entries, pread)',
 } as const
@@ -109,6 +113,24 @@ export async function register(bench: Bench): Promise<void> {
   bench.add(StorageBenchTask.Read, readOnce, { beforeAll: () => { readLog.verifyCrcOnRead = true } })
   bench.add(StorageBenchTask.ReadNoCrc, readOnce, { beforeAll: () => { readLog.verifyCrcOnRead = false } })
   bench.addEventListener('complete', () => readLog.abandon())
+
+  // A tailing fetch: the last of 1,000 small batches (5 records of 100 bytes), read once from a
+  // log that appended them (its TailWindow holds the last 16 KiB) and once from the same files
+  // reopened (the window starts empty at the end of the file, so the read goes to the file).
+  const small = encodeRecordBatchSync(Array.from({ length: 5 }, (_, i) => ({ value: Buffer.alloc(RECORD_VALUE_BYTES, 'y'), timestamp: 1_700_000_000_000 + i })))
+  const tailDir = join(root, 'tail-0')
+  const seed = PartitionLog.open(tailDir, config, { logger: silentLogger })
+  for (let i = 0; i < 1000; i++) seed.append(Buffer.from(small), { assignOffsets: true })
+  seed.close()
+  const fromFile = PartitionLog.open(tailDir, config, { logger: silentLogger })
+  const tailLog = PartitionLog.open(join(root, 'tail-1'), config, { logger: silentLogger })
+  for (let i = 0; i < 1000; i++) tailLog.append(Buffer.from(small), { assignOffsets: true })
+  const lastOffset = tailLog.logEndOffset - 5
+  storageBenchUnits.set(StorageBenchTask.TailRead, { bytes: small.length, records: 5 })
+  storageBenchUnits.set(StorageBenchTask.TailReadFile, { bytes: small.length, records: 5 })
+  bench.add(StorageBenchTask.TailRead, () => { sink ^= tailLog.read(lastOffset, 1 << 20).data.length })
+  bench.add(StorageBenchTask.TailReadFile, () => { sink ^= fromFile.read(lastOffset, 1 << 20).data.length })
+  bench.addEventListener('complete', () => { tailLog.abandon(); fromFile.abandon() })
 
   // Index lookups over 100k entries (a full 1 GiB segment at index.interval.bytes=8192 has ~130k).
   const handles = new FileHandleCache({ maxOpenFiles: 4 })
