@@ -17,11 +17,15 @@ import { batchOf } from './helpers.js'
 const fixture = fileURLToPath(new URL('./fixtures/run-server-command.ts', import.meta.url))
 
 describe('protocol > server > shardlog server command', () => {
-  it('prints the bootstrap address, serves clients and shuts down cleanly on SIGTERM', async () => {
+  // With shard workers, and with every broker's partitions on the server's main thread.
+  it.each([
+    { shards: '1', placement: '2 broker(s) x 1 shard(s)' },
+    { shards: '0', placement: '2 broker(s) x partitions on the main thread' },
+  ])('prints the bootstrap address, serves clients and shuts down cleanly on SIGTERM (--shards $shards)', async ({ shards, placement }) => {
     const dataDir = tempDir()
     const propertiesFile = path.join(dataDir, 'server.properties')
     fs.writeFileSync(propertiesFile, '# test settings\nnum.partitions=2\n')
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--port', '0', '--brokers', '2', '--shards', '1', '--data-dir', path.join(dataDir, 'data'), '--config', propertiesFile], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, '--port', '0', '--brokers', '2', '--shards', shards, '--data-dir', path.join(dataDir, 'data'), '--config', propertiesFile], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
@@ -39,7 +43,7 @@ describe('protocol > server > shardlog server command', () => {
         })
         void exited.then((code) => reject(new Error(`server exited with ${code}: ${stderr}`)))
       })
-      expect(stdout).toContain(`data directory ${path.join(dataDir, 'data')}`)
+      expect(stdout).toContain(`${placement}, data directory ${path.join(dataDir, 'data')}`)
       expect(stdout).toMatch(/broker 1 listening on 127\.0\.0\.1:\d+/)
       const [host, port] = bootstrap.split(':')
       expect(host).toBe('127.0.0.1')
