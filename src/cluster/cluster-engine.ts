@@ -340,10 +340,10 @@ export class ClusterEngine {
   /** Fetches from leaders with long polling across shards and brokers. */
   async fetch(params: FetchParams, partitions: readonly FetchPartitionRequest[]): Promise<FetchPartitionResult[]> {
     this.ensureRunning()
-    // A paused (hung) leader holds the fetch; the others cost no await (one fetch per append when tailing).
-    for (const p of partitions) {
-      const leader = this.leaderOf(p.topic, p.partition)
-      if (leader.isPaused) await leader.whenProcessing()
+    // A paused (hung) leader holds the fetch. Only looked for when a broker is paused at all: a
+    // tailing consumer fetches once per append, and routing looks every leader up anyway.
+    if (this.brokers.some((b) => b.isPaused)) {
+      for (const p of partitions) await this.leaderOf(p.topic, p.partition).whenProcessing()
     }
     return fetchAcrossShards(params, partitions, (topic, partition) => this.leaderShard(topic, partition))
   }

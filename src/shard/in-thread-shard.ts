@@ -8,8 +8,9 @@
  * latency, at the price of one core for the whole broker (storage I/O and record handling share
  * the event loop with the application). For tests, small embedded logs and latency-bound work.
  *
- * It keeps the worker's contract: a request's payload is copied when it is made and the
- * response is a copy (a caller may reuse its buffers, and a response never aliases the log's);
+ * It keeps the worker's contract: a request's payload is copied when it is made (a caller may
+ * reuse its buffers) and no response aliases the log's buffers (the runtime's encoders return
+ * fresh ones; a gathered answer, records included, is joined into one);
  * requests are dispatched in the order they were made, on a later microtask, never inside
  * the caller's own call; errors arrive typed as they would from a worker. `kill()` drops
  * the runtime without closing its logs and starts a fresh one over the same directory, which
@@ -42,6 +43,16 @@ type PendingCall = (err: Error) => void
 /** A copy the runtime owns, as a worker owns what it read out of its ring. */
 function ownedCopy(payload: RingPayload): Buffer {
   return payload instanceof GatherPayload ? Buffer.concat(payload.parts, payload.length) : Buffer.from(payload)
+}
+
+/**
+ * The runtime's answer as one Buffer. A single buffer is an encoder's fresh output (produce
+ * results, JSON), so it is viewed, not copied again; a gathered one is joined, which copies
+ * the records out of the buffers the log read them into, as the ring would.
+ */
+function answerBuffer(answer: RingPayload): Buffer {
+  if (answer instanceof GatherPayload) return Buffer.concat(answer.parts, answer.length)
+  return Buffer.isBuffer(answer) ? answer : Buffer.from(answer.buffer, answer.byteOffset, answer.byteLength)
 }
 
 /** The error a worker would have sent back: shardlog errors as they are, anything else typed by its code. */
@@ -82,12 +93,15 @@ export class InThreadShard implements ShardLink {
   }
 
   request(op: number, payload: RingPayload): Promise<Buffer> {
+    return this.#call(op, ownedCopy(payload))
+  }
+
+  /** Sends a request whose payload is already the runtime's own copy. */
+  #call(op: number, owned: Buffer): Promise<Buffer> {
     if (this.#state === 'stopped') return Promise.reject(this.#stoppedError())
     if (this.#state === 'restarting' && !(this.#recovering && isInRestartHookOf(this))) {
-      const owned = ownedCopy(payload)
-      return this.#ready!.then(() => this.request(op, owned))
+      return this.#ready!.then(() => this.#call(op, owned))
     }
-    const owned = ownedCopy(payload)
     return new Promise<Buffer>((resolve, reject) => {
       const id = this.#pending.add(reject)
       queueMicrotask(() => this.#dispatch(id, op, owned, resolve, reject))
@@ -132,7 +146,7 @@ export class InThreadShard implements ShardLink {
     // A death takes the call out of the table (and rejects it), so an answer that comes later
     // from the abandoned runtime finds nothing to settle.
     const settle = (answer: RingPayload): void => {
-      if (this.#pending.take(id) !== undefined) resolve(ownedCopy(answer))
+      if (this.#pending.take(id) !== undefined) resolve(answerBuffer(answer))
     }
     const fail = (err: unknown): void => {
       if (this.#pending.take(id) !== undefined) reject(asShardError(err))

@@ -55,7 +55,7 @@ export class TailWindowPool {
       if (this.newest === window) return undefined
       this.unlink(window)
     } else if (this.#count >= this.maxWindows && this.oldest !== undefined) {
-      recycled = this.oldest.surrender()
+      recycled = this.oldest.release()
     }
     window.olderInPool = this.newest
     window.newerInPool = undefined
@@ -160,13 +160,11 @@ export class TailWindow {
     return true
   }
 
-  /** Lets go of the memory (the segment was sealed); the window starts empty at the file's end. */
-  release(): void {
-    this.surrender()
-  }
-
-  /** @internal Releases the window and hands over its buffer (to the pool, for another window). */
-  surrender(): Buffer | undefined {
+  /**
+   * Lets go of the memory (the segment was sealed, or the pool gives the buffer to another
+   * window, which gets it back from here); the window starts empty at the file's end.
+   */
+  release(): Buffer | undefined {
     const buf = this.#buf
     this.pool.unlink(this)
     this.#buf = undefined
